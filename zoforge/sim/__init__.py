@@ -1,0 +1,1 @@
+"""Running generated hardware without hardware: Amaranth's simulator and cocotb (Icarus, Verilator)."""
