@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import tempfile
 
 from amaranth.back import verilog
 from amaranth.hdl import Const, Elaboratable, Module, Signal
 from amaranth.lib import wiring
 
+from .. import atomic
 from ..golden.source import SourceSpec
 
-__all__ = ["ports", "to_verilog", "manifest", "write"]
+__all__ = ["PortWrapper", "ports", "to_verilog", "manifest", "write"]
 
 
 class PortWrapper(Elaboratable):
@@ -74,25 +74,12 @@ def manifest(spec: SourceSpec, wrapper: PortWrapper, top: str) -> dict:
     }
 
 
-def atomic_write(path: pathlib.Path, text: str) -> None:
-    """Write a file so that readers see the old or the new content, never half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def write(spec: SourceSpec, out_dir: str | os.PathLike, name: str | None = None) -> dict:
     """Emit ``<out_dir>/<top>.v`` and ``<out_dir>/manifest.json``; returns the manifest."""
     top = name or spec.KIND
     text, wrapper = to_verilog(spec, top)
     out = pathlib.Path(out_dir)
-    atomic_write(out / f"{top}.v", text)
+    atomic.write_text(out / f"{top}.v", text)
     info = manifest(spec, wrapper, top)
-    atomic_write(out / "manifest.json", json.dumps(info, indent=2) + "\n")
+    atomic.write_text(out / "manifest.json", json.dumps(info, indent=2) + "\n")
     return info

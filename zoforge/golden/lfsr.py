@@ -63,9 +63,11 @@ class LFSRSpec(SourceSpec):
     lanes: int = param(1, lo=1, hi=256, doc="words per cycle (independent, jump-ahead seeded lanes)")
     form: str = param("galois", choices=("galois", "fibonacci"), doc="LFSR structure")
     step: int = param(0, lo=0, hi=4096, doc="single steps per output word; 0 means width")
-    seed: int = param(1, lo=0, hi=(1 << MAX_WIDTH) - 1, doc="stream seed (lane l starts (l+1)*jump steps after it); non-zero, < 2**width")
+    seed: int = param(1, lo=0, hi=(1 << MAX_WIDTH) - 1, doc="stream seed (lane l starts (l+1)*jump steps after it)",
+                      shown="an integer in [1, 2**width-1]")
     poly: int = param(0, lo=0, hi=(1 << (MAX_WIDTH + 1)) - 1,
-                      doc="feedback polynomial as an int (bit i = x^i); 0 means the catalogue entry", hex=True)
+                      doc="feedback polynomial, bit i = x^i; 0 means the catalogue entry", hex=True,
+                      shown="0 or a primitive polynomial of degree width")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -95,14 +97,16 @@ class LFSRSpec(SourceSpec):
 
     def one_step(self, x: int) -> int:
         """Advance one state by a single step."""
-        n, p = self.width, self.poly
         if self.form == "galois":
             # Right shift; when a one falls out, XOR the polynomial (without its x^0 term) back in.
-            return (x >> 1) ^ ((p >> 1) if x & 1 else 0)
+            return (x >> 1) ^ ((self.poly >> 1) if x & 1 else 0)
+        return ((x << 1) | ((x & self._fibonacci_taps).bit_count() & 1)) & self.mask
+
+    @functools.cached_property
+    def _fibonacci_taps(self) -> int:
         # Fibonacci: left shift, new bit = parity of the tapped bits; bit n-1 is the oldest bit, and
         # x^i of the polynomial taps bit n-1-i (the recurrence b[k+n] = sum c_i b[k+i]).
-        fib_taps = sum(((p >> i) & 1) << (n - 1 - i) for i in range(n))
-        return ((x << 1) | ((x & fib_taps).bit_count() & 1)) & self.mask
+        return sum(((self.poly >> i) & 1) << (self.width - 1 - i) for i in range(self.width))
 
     @functools.cached_property
     def matrix(self) -> Matrix:

@@ -28,8 +28,11 @@ class Allowed:
     hi: int | None = None
     choices: tuple[Any, ...] | None = None
     doc: str = ""
+    shown: str = ""          # how to describe the range when it depends on other parameters
 
     def describe(self) -> str:
+        if self.shown:
+            return self.shown
         if self.choices is not None:
             return "one of " + "|".join(str(c) for c in self.choices)
         return f"an integer in [{self.lo}, {self.hi}]"
@@ -46,9 +49,12 @@ class Allowed:
 
 
 def param(default: Any, *, lo: int | None = None, hi: int | None = None,
-          choices: tuple[Any, ...] | None = None, doc: str = "", hex: bool = False):
-    """Declare a spec field with its default and its allowed values (``hex``: print in hex)."""
-    return field(default=default, metadata={"allowed": Allowed(lo, hi, choices, doc), "hex": hex})
+          choices: tuple[Any, ...] | None = None, doc: str = "", hex: bool = False, shown: str = ""):
+    """Declare a spec field with its default and its allowed values.
+
+    ``hex`` prints the value in hexadecimal; ``shown`` replaces the generic range description when the
+    real bound depends on other parameters (the cross-check then lives in ``validate``)."""
+    return field(default=default, metadata={"allowed": Allowed(lo, hi, choices, doc, shown), "hex": hex})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,7 +75,9 @@ class Spec:
 
     def fail(self, name: str, message: str) -> None:
         """Raise a one-line SpecError about parameter ``name``."""
-        raise SpecError(f"{self.KIND}: {name}={getattr(self, name)!r} {message}")
+        f = next(f for f in dataclasses.fields(self) if f.name == name)
+        shown = _format_value(getattr(self, name), f.metadata["hex"])
+        raise SpecError(f"{self.KIND}: {name}={shown} {message}")
 
     @classmethod
     def parameters(cls) -> list[tuple[str, Any, Allowed]]:

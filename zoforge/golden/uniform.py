@@ -37,9 +37,10 @@ class UniformSpec(SourceSpec):
     lanes: int = param(8, lo=1, hi=256, doc="numbers per cycle")
     width: int = param(32, lo=MIN_WIDTH, hi=MAX_WIDTH, doc="LFSR width")
     form: str = param("galois", choices=("galois", "fibonacci"), doc="LFSR structure")
-    seed: int = param(1, lo=0, hi=(1 << MAX_WIDTH) - 1, doc="LFSR seed; non-zero, < 2**width")
+    seed: int = param(1, lo=0, hi=(1 << MAX_WIDTH) - 1, doc="LFSR seed",
+                      shown="an integer in [1, 2**width-1]")
     poly: int = param(0, lo=0, hi=(1 << (MAX_WIDTH + 1)) - 1, doc="LFSR polynomial; 0 = catalogue",
-                      hex=True)
+                      hex=True, shown="0 or a primitive polynomial of degree width")
 
     def __post_init__(self) -> None:
         super().__post_init__()
