@@ -47,11 +47,17 @@ def _probability(text: str) -> float:
     return value
 
 
-def _spec(text: str, seed: int | None = None):
+def _spec(text: str, seed: int | None = None, *, source: bool = True):
+    """Parse a spec for a command. ``source``: the command needs a random-number source (a golden
+    stream to compare with); otherwise any block with gateware will do."""
     from .golden.source import SourceSpec
     from .golden.spec import parse
-    spec = parse(text, SourceSpec)
+    spec = parse(text, SourceSpec if source else None)
+    if not source and not hasattr(spec, "create"):
+        raise SpecError(f"spec: kind {spec.KIND!r} has no gateware to generate")
     if seed is not None:
+        if not hasattr(spec, "seed"):
+            raise UsageError(f"--seed: kind {spec.KIND!r} has no seed parameter")
         spec = spec.replace(seed=seed)      # validated like any other parameter
     return spec
 
@@ -78,12 +84,13 @@ def cmd_list(args) -> int:
 
 def cmd_gen(args) -> int:
     from .gen.emit import write
-    spec = _spec(args.spec, args.seed)
+    spec = _spec(args.spec, args.seed, source=False)
     info = write(spec, args.output, args.name)
     print(f"wrote {os.path.join(args.output, info['top'] + '.v')} and manifest.json")
     print(f"  spec     {info['spec']}")
-    print(f"  outputs  {info['outputs_per_cycle']} x {info['output_format']['name']} per cycle, "
-          f"first valid after {info['latency_cycles']} cycles")
+    if "outputs_per_cycle" in info:
+        print(f"  outputs  {info['outputs_per_cycle']} x {info['output_format']['name']} per cycle, "
+              f"first valid after {info['latency_cycles']} cycles")
     return 0
 
 
@@ -124,7 +131,7 @@ def cmd_sim(args) -> int:
 
 def cmd_synth(args) -> int:
     from .synth import synthesize, fmax
-    spec = _spec(args.spec)
+    spec = _spec(args.spec, source=False)
     report = synthesize(spec, args.family)
     if args.fmax:
         report["fmax_mhz"] = fmax(spec, args.family)

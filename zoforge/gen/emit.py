@@ -53,28 +53,27 @@ def ports(wrapper: PortWrapper) -> list[dict]:
     return out
 
 
-def to_verilog(spec: SourceSpec, name: str | None = None) -> tuple[str, PortWrapper]:
+def to_verilog(spec, name: str | None = None) -> tuple[str, PortWrapper]:
     """Verilog text of the spec's component (module name defaults to the spec's kind)."""
     wrapper = PortWrapper(spec.create())
     text = verilog.convert(wrapper, name=name or spec.KIND, ports=wrapper.port_signals(), emit_src=False)
     return text, wrapper
 
 
-def manifest(spec: SourceSpec, wrapper: PortWrapper, top: str) -> dict:
-    fmt = spec.out_format
-    return {
-        "spec": str(spec),
-        "kind": spec.KIND,
-        "top": top,
-        "ports": ports(wrapper),
-        "outputs_per_cycle": spec.outputs_per_cycle,
-        "output_format": {"bits": fmt.bits, "frac": fmt.frac, "signed": fmt.signed, "name": str(fmt)},
-        "latency_cycles": wrapper.component.latency,
-        "seed_vector_words": len(spec.seed_vector(spec.seed)) if hasattr(spec, "seed") else 0,
-    }
+def manifest(spec, wrapper: PortWrapper, top: str) -> dict:
+    """What a user needs to integrate the emitted module: the canonical spec, ports, numbers per
+    cycle, output format and latency (the last three only for blocks that have them)."""
+    info = {"spec": str(spec), "kind": spec.KIND, "top": top, "ports": ports(wrapper)}
+    if isinstance(spec, SourceSpec):
+        fmt = spec.out_format
+        info["outputs_per_cycle"] = spec.outputs_per_cycle
+        info["output_format"] = {"bits": fmt.bits, "frac": fmt.frac, "signed": fmt.signed, "name": str(fmt)}
+        info["seed_vector_words"] = len(spec.seed_vector(spec.seed))
+    info["latency_cycles"] = getattr(wrapper.component, "latency", None)
+    return info
 
 
-def write(spec: SourceSpec, out_dir: str | os.PathLike, name: str | None = None) -> dict:
+def write(spec, out_dir: str | os.PathLike, name: str | None = None) -> dict:
     """Emit ``<out_dir>/<top>.v`` and ``<out_dir>/manifest.json``; returns the manifest."""
     top = name or spec.KIND
     text, wrapper = to_verilog(spec, top)
