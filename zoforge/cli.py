@@ -215,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=_positive("seed", 2**64 - 1), help="override the spec's seed")
     s.set_defaults(func=cmd_quality)
 
+    from .gen.npu.cli import add_npu_parser
+    add_npu_parser(sub, _Parser)
+
     s = sub.add_parser("quickstart", help="the main job on an embedded default (what `make run` does)")
     s.add_argument("-o", "--output", default="rtl_out/quickstart", help="output directory")
     s.set_defaults(func=cmd_quickstart)

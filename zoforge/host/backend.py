@@ -10,6 +10,7 @@ Backends: ``cpu`` (numpy / OpenBLAS) here; the NPU work adds ``npu-emu`` and ``n
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -57,8 +58,36 @@ class MatmulBackend:
         s.seconds += time.perf_counter() - start
         return result
 
+    def matmul_batched(self, a: np.ndarray, b: np.ndarray, *, out: np.ndarray | None = None,
+                       accumulate: bool = False, tag: str = "") -> np.ndarray:
+        """Stacked products ``a[i] @ b[i]`` over equal leading dimensions (attention's B*H small
+        matmuls), accounted as one call. Operands and ``out`` may be strided views."""
+        if a.ndim < 3 or a.shape[:-2] != b.shape[:-2] or a.shape[-1] != b.shape[-2]:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not chain as stacks "
+                             "(need (..., M, K) @ (..., K, N) with equal leading dimensions)")
+        if accumulate and out is None:
+            raise ValueError("matmul: accumulate=True needs an `out` array to add into")
+        start = time.perf_counter()
+        if out is None:
+            out = np.empty(a.shape[:-1] + b.shape[-1:], dtype=np.result_type(a, b))
+        offloaded = self._compute_batched(a, b, out, accumulate)
+        s = self.stats[tag]
+        s.calls += 1
+        flops = 2.0 * math.prod(a.shape[:-1]) * a.shape[-1] * b.shape[-1]
+        s.flops += flops
+        s.offloaded_flops += flops if offloaded else 0.0
+        s.seconds += time.perf_counter() - start
+        return out
+
     def _compute(self, a, b, out, accumulate) -> tuple[np.ndarray, bool]:
         raise NotImplementedError
+
+    def _compute_batched(self, a, b, out, accumulate) -> bool:
+        # Default: one 2-D product per matrix, so a backend that implements only _compute works here.
+        offloaded = False
+        for idx in np.ndindex(*a.shape[:-2]):
+            offloaded |= self._compute(a[idx], b[idx], out[idx], accumulate)[1]
+        return offloaded
 
     def total(self) -> MatmulStats:
         t = MatmulStats()
@@ -85,6 +114,13 @@ class CpuBackend(MatmulBackend):
         np.matmul(a, b, out=out)
         return out, False
 
+    def _compute_batched(self, a, b, out, accumulate):
+        if accumulate:
+            out += np.matmul(a, b)
+        else:
+            np.matmul(a, b, out=out)
+        return False
+
 
 _BACKENDS: dict[str, type[MatmulBackend]] = {"cpu": CpuBackend}
 
@@ -94,6 +130,8 @@ def register_backend(name: str, cls: type[MatmulBackend]) -> None:
 
 
 def get_backend(name: str, **options) -> MatmulBackend:
+    if name not in _BACKENDS and name.startswith("npu"):
+        from . import npu_backend  # noqa: F401  (registers npu-emu and npu)
     if name not in _BACKENDS:
         raise ValueError(f"matmul: backend {name!r} is unknown; use one of {'|'.join(_BACKENDS)}")
     return _BACKENDS[name](**options)

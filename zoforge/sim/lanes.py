@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["unpack", "pack", "payload_format"]
+__all__ = ["unpack", "pack", "payload_format", "to_array"]
 
 
 def payload_format(layout) -> tuple[int, int, bool]:
@@ -30,4 +30,8 @@ def pack(values, bits: int) -> int:
 
 
 def to_array(rows: list[list[int]], lanes: int) -> np.ndarray:
-    return np.array(rows, dtype=np.int64).reshape(-1, lanes)
+    """Rows of lane values as int64 (count, lanes). Unsigned 64-bit words keep their bit pattern
+    (two's complement view), the same convention as the golden models use."""
+    mask = (1 << 64) - 1
+    flat = np.array([v & mask for row in rows for v in row], dtype=np.uint64)
+    return flat.view(np.int64).reshape(-1, lanes)

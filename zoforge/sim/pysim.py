@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from amaranth.sim import Simulator
 
-from .lanes import payload_format, unpack, pack
+from .lanes import pack, payload_format, to_array, unpack
 
 __all__ = ["collect"]
 
@@ -51,4 +51,4 @@ def collect(dut, count: int, *, backpressure: float = 0.0, rng_seed: int = 0,
             sim.run()
     else:
         sim.run()
-    return np.array(rows, dtype=np.int64).reshape(count, lanes)
+    return to_array(rows, lanes)

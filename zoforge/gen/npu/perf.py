@@ -1,0 +1,122 @@
+"""Performance model of a GEMM design: predicted time and GFLOP/s per shape from documented constants.
+
+The array runs three pipelines at once; the slowest sets the time:
+* cores: every core makes ``tiles * K/k`` kernel calls; a call takes the longer of its MACs
+  (m*k*n / (peak MACs/cycle * kernel efficiency)) and streaming its A and B objects into L1
+  (one 32-bit stream per DMA channel), which double buffering overlaps;
+* shim DMAs: each shim channel moves its share of A (re-sent once per column block), B (re-sent once
+  per row block) or C at one 32-bit word per cycle, slowed by the measured cost of strided
+  (layout-transforming) shim access;
+* host, per call: a fixed dispatch overhead plus fp32 -> bf16 conversion / layout of A and B and the
+  copy of C out (the reference host does both on every call, §1.3, §1.5).
+
+Every constant carries its source (section of research/npu_iron.md, or "assumed" when none exists).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .design import GemmSpec, Shape
+from .hardware import DTYPE_BYTES, WORD_BYTES
+from .plan import plan as make_plan
+
+__all__ = ["CONSTANTS", "Prediction", "predict", "REPORTED"]
+
+# name -> (value, source)
+CONSTANTS = {
+    "clock_hz": (1.0e9, "§1.5/§2.1: the fork's notes compute peaks at 1 GHz"),
+    "macs_npu1_bf16": (128, "§2.1 [D]: AIE2 bf16 mmul<4,8,4> = 128 MAC/cycle/core"),
+    "macs_npu1_i16": (64, "§1.5: 64 MAC/cycle single-core i16 peak (128 GOP/s at 1 GHz)"),
+    "macs_npu1_i8": (256, "§2.4 [D]: i8 mmul<4,8,8> = 256 MAC/cycle (assumed one mmul per cycle)"),
+    "macs_npu2_bf16": (256, "assumed: aie2p bf16 mmul<4,8,8> = 256 MAC/cycle (no measured figure in the notes)"),
+    "macs_npu2_i16": (128, "assumed: aie2p i16 mmul<4,4,8>"),
+    "macs_npu2_i8": (512, "assumed: aie2p i8 mmul<8,8,8>"),
+    "kernel_eff_bf16": (0.5, "anchors C16 (mlir-aie#2735): ~50% of bf16 peak at 64^3 tiles"),
+    "kernel_eff_int": (0.75, "anchors C16 (mlir-aie#2735): ~75% of i16 peak at 64^3 tiles"),
+    "stream_bytes_per_cycle": (4, "§4.2: streams and DMAs move one 32-bit word per cycle per channel"),
+    "shim_strided_factor": (1.76, "§1.5: shim-side layout transforms cost 50.7 ms on top of 67 ms plain movement"),
+    "call_overhead_s": (100e-6, "assumed: XRT run + BO syncs per call; the fork's opsync benchmarks record no figures"),
+    "host_convert_bytes_per_s": (4.0e9, "assumed: one CPU core converting/transposing fp32 <-> bf16 at 4 GB/s"),
+}
+
+
+def c(name: str) -> float:
+    return CONSTANTS[name][0]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    shape: Shape
+    core_s: float
+    shim_s: float
+    host_s: float
+    bound: str                 # which pipeline limits the array: cores | shim
+
+    @property
+    def array_s(self) -> float:
+        return max(self.core_s, self.shim_s)
+
+    @property
+    def total_s(self) -> float:
+        return self.array_s + self.host_s
+
+    @property
+    def gflops_array(self) -> float:
+        return self.shape.flops / self.array_s / 1e9
+
+    @property
+    def gflops(self) -> float:
+        return self.shape.flops / self.total_s / 1e9
+
+
+def predict(spec: GemmSpec, shape) -> Prediction:
+    shape = Shape(*shape)
+    M, K, N = shape
+    p = make_plan(spec, shape)
+    clock, bpc = c("clock_hz"), c("stream_bytes_per_cycle")
+    macs = c(f"macs_{spec.device}_{spec.dtype_in}")
+    eff = c("kernel_eff_bf16") if spec.dtype_in == "bf16" else c("kernel_eff_int")
+    calls = max(r[1] * r[2] for r in p.rtp.values()) * spec.depth
+    compute = spec.m * spec.k * spec.n / (macs * eff)
+    stream_a = spec.m * spec.k * spec.bytes_in / bpc
+    stream_b = spec.k * spec.n * spec.bytes_in / bpc
+    core_s = calls * max(compute, stream_a, stream_b) / clock
+    # shim: bytes per (shim tile, fifo) channel
+    per_channel: dict[tuple, int] = {}
+    for t in p.transfers:
+        key = (t.shim, t.fifo)
+        per_channel[key] = per_channel.get(key, 0) + t.tap.length * DTYPE_BYTES[p.buffers[t.buffer][0]]
+    worst = max(per_channel.values())
+    shim_s = worst * c("shim_strided_factor") / (bpc * clock)
+    host_bytes = (M * K + K * N) * (4 + spec.bytes_in) + M * N * spec.bytes_out * 2
+    host_s = c("call_overhead_s") + host_bytes / c("host_convert_bytes_per_s")
+    return Prediction(shape, core_s, shim_s, host_s, "cores" if core_s >= shim_s else "shim")
+
+
+# Figures reported for the reference design and related measurements: (what, value, label, source).
+REPORTED = [
+    ("offloaded GPT-2 matmuls vs CPU (Ryzen 9 7940HS)", ">2.8x", "[P] paper abstract", "§1.1"),
+    ("end-to-end training throughput, mains", "1.7x", "[P] paper abstract", "§1.1"),
+    ("end-to-end GFLOP/s CPU-only -> with NPU (mains)", "145 -> 255", "[2nd] third-party experiment log", "§1.2"),
+    ("whole-array i16 GEMM 2048^3, 16 cores (fork)", "1480 GOP/s (72% of 2048)", "[F] fork notes", "§1.5"),
+    ("single-core i16 GEMM 2048^3 (fork)", "112 GOP/s (88% of 128)", "[F] fork notes", "§1.5"),
+    ("measured bf16 GEMM on XDNA", "up to 3.14 TOPS", "[2nd] 'Striking the Balance'", "§2.1"),
+    ("bf16 kernel efficiency at 64^3 tiles", "~50% of peak", "[2nd] mlir-aie#2735", "anchors C16"),
+]
+
+
+def table(spec: GemmSpec, shapes) -> str:
+    """Markdown table of predictions, one row per shape, plus the FLOP-weighted total."""
+    rows = ["| shape MxKxN | GFLOP | cores us | shim us | host us | bound | array GFLOP/s | with host GFLOP/s |",
+            "|---|---:|---:|---:|---:|---|---:|---:|"]
+    flops = seconds = array = 0.0
+    for shape in shapes:
+        pr = predict(spec, shape)
+        flops += pr.shape.flops
+        seconds += pr.total_s
+        array += pr.array_s
+        rows.append(f"| {pr.shape} | {pr.shape.flops / 1e9:.2f} | {pr.core_s * 1e6:.0f} | {pr.shim_s * 1e6:.0f} | "
+                    f"{pr.host_s * 1e6:.0f} | {pr.bound} | {pr.gflops_array:.0f} | {pr.gflops:.0f} |")
+    rows.append(f"| all | {flops / 1e9:.2f} | | | | | {flops / array / 1e9:.0f} | {flops / seconds / 1e9:.0f} |")
+    return "\n".join(rows)
