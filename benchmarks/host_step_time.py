@@ -1,0 +1,222 @@
+"""Step time of our numpy GPT-2 against a PyTorch GPT-2 of the same shape, interleaved in one process.
+
+GPT-2 124M shape, random init, random tokens, float32. Each round times, in turn: our forward (loss
+only, inference memory), PyTorch's forward (inference_mode), our FO step (forward + backward into a
+gradient buffer) and PyTorch's (forward + backward, grads set to None between steps). No optimizer:
+AdamW/MeZO/PeZO steps are measured by the optimizer benchmarks. Interleaving keeps the ratio
+meaningful on a shared, noisy machine; every timed step also records the CPU time used by other
+processes (cores) so loaded rounds can be told apart.
+
+Usage: python benchmarks/host_step_time.py [--B 4] [--T 64] [--threads 2] [--rounds 7] [--warmup 2]
+       [--preset gpt2] [--no-torch] [--wait-quiet SECONDS]
+Needs `pip install torch==2.13.0` for the reference (never a runtime dependency of zoforge).
+Writes benchmarks/results/host_step_time.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import platform
+import statistics
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "results" / "host_step_time.md"
+
+
+def _args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--B", type=int, default=4)
+    ap.add_argument("--T", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--preset", default="gpt2")
+    ap.add_argument("--no-torch", action="store_true", help="time our model only")
+    ap.add_argument("--wait-quiet", type=float, default=60.0,
+                    help="before each round wait up to this many seconds for other processes to use < 0.1 cores")
+    ap.add_argument("--out", type=pathlib.Path, default=OUT)
+    return ap.parse_args()
+
+
+ARGS = _args()
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):   # before numpy/torch load BLAS
+    os.environ[var] = str(ARGS.threads)
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(ROOT))
+from zoforge.host.config import preset  # noqa: E402
+from zoforge.host.model import GPT  # noqa: E402
+
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def busy_seconds() -> float:
+    """CPU seconds spent busy by the whole machine (all processes)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / HZ
+
+
+def wait_quiet(limit: float, threshold: float = 0.1, window: float = 0.5) -> None:
+    end = time.time() + limit
+    while time.time() < end:
+        b = busy_seconds()
+        time.sleep(window)
+        if (busy_seconds() - b) / window < threshold:
+            return
+
+
+def timed(fn) -> tuple[float, float]:
+    """(seconds, foreign cores: other processes' CPU use during the call)."""
+    b0, c0, t0 = busy_seconds(), time.process_time(), time.perf_counter()
+    fn()
+    dt = time.perf_counter() - t0
+    foreign = ((busy_seconds() - b0) - (time.process_time() - c0)) / dt
+    return dt, max(foreign, 0.0)
+
+
+def torch_model(cfg, seed: int = 0):
+    """A plain PyTorch GPT-2 (pre-LN, tanh GELU, tied lm_head over the real vocabulary)."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            C = cfg.n_embd
+            self.ln1, self.ln2 = nn.LayerNorm(C), nn.LayerNorm(C)
+            self.qkv, self.proj = nn.Linear(C, 3 * C), nn.Linear(C, C)
+            self.fc, self.fcproj = nn.Linear(C, 4 * C), nn.Linear(4 * C, C)
+
+        def forward(self, x):
+            B, T, C = x.shape
+            q, k, v = self.qkv(self.ln1(x)).split(C, dim=2)
+            q, k, v = (t.view(B, T, cfg.n_head, -1).transpose(1, 2) for t in (q, k, v))
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(B, T, C)
+            x = x + self.proj(y)
+            return x + self.fcproj(F.gelu(self.fc(self.ln2(x)), approximate="tanh"))
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
+            self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd)
+            self.blocks = nn.ModuleList(Block() for _ in range(cfg.n_layer))
+            self.lnf = nn.LayerNorm(cfg.n_embd)
+
+        def forward(self, idx, targets):
+            x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1]))
+            for b in self.blocks:
+                x = b(x)
+            logits = self.lnf(x) @ self.wte.weight.T
+            return F.cross_entropy(logits.flatten(0, 1), targets.flatten())
+
+    torch.manual_seed(seed)
+    return Model()
+
+
+def main() -> None:
+    cfg = preset(ARGS.preset)
+    rng = np.random.default_rng(1)
+    tokens = rng.integers(0, cfg.vocab_size, (ARGS.B, ARGS.T))
+    targets = rng.integers(0, cfg.vocab_size, (ARGS.B, ARGS.T))
+    ours = GPT(cfg, seed=0)
+    cases = {
+        "ours forward": lambda: ours.forward(tokens, targets),
+        "ours FO fwd+bwd": lambda: ours.forward_backward(tokens, targets),
+    }
+    torch_version = None
+    if not ARGS.no_torch:
+        import torch
+        torch.set_num_threads(ARGS.threads)
+        torch_version = torch.__version__
+        ref = torch_model(cfg)
+        ti, tt = torch.from_numpy(tokens), torch.from_numpy(targets)
+
+        def torch_forward():
+            with torch.inference_mode():
+                ref(ti, tt).item()
+
+        def torch_fo():
+            ref.zero_grad(set_to_none=True)
+            ref(ti, tt).backward()
+
+        cases = {"ours forward": cases["ours forward"], "torch forward": torch_forward,
+                 "ours FO fwd+bwd": cases["ours FO fwd+bwd"], "torch FO fwd+bwd": torch_fo}
+    for fn in cases.values():
+        for _ in range(ARGS.warmup):
+            fn()
+    times: dict[str, list[float]] = {k: [] for k in cases}
+    loads: dict[str, list[float]] = {k: [] for k in cases}
+    for r in range(ARGS.rounds):
+        wait_quiet(ARGS.wait_quiet)
+        for name, fn in cases.items():
+            dt, foreign = timed(fn)
+            times[name].append(dt)
+            loads[name].append(foreign)
+        print(f"round {r + 1}: " + ", ".join(f"{k} {1e3 * v[-1]:.0f} ms" for k, v in times.items()), flush=True)
+    write(cfg, times, loads, torch_version)
+    # per-round raw numbers, so a reader can redo the statistics
+    print({k: [round(1e3 * t) for t in v] for k, v in times.items()})
+    print({k: [round(f, 2) for f in v] for k, v in loads.items()})
+
+
+CLEAN = 0.1      # a measurement is "clean" when other processes used less than this many cores
+
+
+def _median_ms(values) -> str:
+    return f"{1e3 * statistics.median(values):.0f}" if values else "-"
+
+
+def write(cfg, times, loads, torch_version) -> None:
+    clean = {k: [t for t, f in zip(v, loads[k]) if f < CLEAN] for k, v in times.items()}
+    rows = [f"| {k} | {_median_ms(v)} | {1e3 * min(v):.0f} | {1e3 * max(v):.0f} | "
+            f"{statistics.median(loads[k]):.2f} / {max(loads[k]):.2f} | {_median_ms(clean[k])} ({len(clean[k])}) |"
+            for k, v in times.items()]
+    ratios = []
+    for what in ("forward", "FO fwd+bwd"):
+        ours, ref = f"ours {what}", f"torch {what}"
+        if ref not in times:
+            continue
+        per_round = [o / t for o, t in zip(times[ours], times[ref])]
+        both = [o / t for o, t, fo, ft in zip(times[ours], times[ref], loads[ours], loads[ref])
+                if fo < CLEAN and ft < CLEAN]
+        ratios.append(f"| {what} | {statistics.median(times[ours]) / statistics.median(times[ref]):.2f} | "
+                      f"{statistics.median(per_round):.2f} | "
+                      f"{f'{statistics.median(both):.2f} ({len(both)})' if both else '-'} |")
+    command = " ".join([".venv/bin/python benchmarks/host_step_time.py", *sys.argv[1:]])
+    names = list(times)
+    round_rows = [f"| {r + 1} | " + " | ".join(f"{1e3 * times[k][r]:.0f} ({loads[k][r]:.2f})" for k in names) + " |"
+                 for r in range(len(times[names[0]]))]
+    lines = [
+        "# Host step time: our numpy GPT-2 vs PyTorch (interleaved, one process)", "",
+        f"Command: `{command}`", "",
+        f"Shape: `{cfg}`, B={ARGS.B}, T={ARGS.T}, {ARGS.threads} threads, float32, random init; "
+        f"{ARGS.rounds} rounds after {ARGS.warmup} warm-up calls each. FO = forward + backward "
+        "(no optimizer). Machine: "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, numpy {np.__version__}"
+        + (f", torch {torch_version}" if torch_version else "") + ".", "",
+        "| what | median ms | min ms | max ms | other processes' load, cores (median / max) | "
+        f"median ms of clean steps (load < {CLEAN}) (count) |",
+        "|---|---|---|---|---|---|", *rows, ""]
+    if ratios:
+        lines += ["| ratio ours / torch | of medians | median of per-round ratios | "
+                  "median ratio over rounds where both were clean (count) |", "|---|---|---|---|", *ratios, ""]
+    lines += ["Every round, ms (other processes' load in cores):", "",
+              "| round | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|", *round_rows, ""]
+    lines += ["The machine is shared: steps measured while other processes used >= 0.1 cores are slowed "
+              "unevenly (OpenBLAS and PyTorch threads both suffer), so the clean columns are the ones to "
+              "read (see research/cpu_anchors.md). Goal: forward and FO each <= 1.2x PyTorch.", ""]
+    ARGS.out.parent.mkdir(parents=True, exist_ok=True)
+    ARGS.out.write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
