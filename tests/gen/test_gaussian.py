@@ -54,7 +54,7 @@ def test_latency():
 
 def test_icdf_emits_verilog_with_rom():
     text, _ = to_verilog(parse("gaussian:method=icdf,lanes=1,ubits=12,width=12,sub=4,bits=10"))
-    assert "module gaussian" in text and re.search(r"reg \[\d+:0\] rom \[\d+:0\];", text)
+    assert "module gaussian" in text and re.search(r"reg \[\d+:0\] rom0 \[\d+:0\];", text)
 
 
 @settings(max_examples=5, deadline=None)

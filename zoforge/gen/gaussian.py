@@ -22,6 +22,8 @@ from .uniform import Uniform
 
 __all__ = ["Gaussian"]
 
+ROM_PORTS = 2        # read ports of one block RAM (true dual-port)
+
 
 class Gaussian(wiring.Component):
     """``spec.lanes`` approximately N(0, 1) numbers per cycle in Q3.(bits-4).
@@ -99,12 +101,16 @@ class Gaussian(wiring.Component):
         pipe_stage(m, a, b, b_next)
 
         w0, w1 = max(1, int(table.c0.max()).bit_length()), max(1, int(table.d1.max()).bit_length())
-        m.submodules.rom = rom = Memory(
-            shape=data.StructLayout({"c0": unsigned(w0), "d1": unsigned(w1)}), depth=table.depth,
-            init=[{"c0": int(c0), "d1": int(d1)} for c0, d1 in zip(table.c0, table.d1)])
+        rom_shape = data.StructLayout({"c0": unsigned(w0), "d1": unsigned(w1)})
+        rom_init = [{"c0": int(c0), "d1": int(d1)} for c0, d1 in zip(table.c0, table.d1)]
         c_next = Signal.like(c.payload, name="c_next")
         words = []
         for lane in range(lanes):
+            # One ROM copy per pair of lanes: a block RAM has two read ports, and a single memory
+            # with `lanes` read ports would be built from logic instead.
+            if lane % ROM_PORTS == 0:
+                rom = Memory(shape=rom_shape, depth=table.depth, init=rom_init)
+                m.submodules[f"rom{lane // ROM_PORTS}"] = rom
             port = rom.read_port(domain="sync")
             # The read port is stage C's register for the ROM word: it loads exactly when C does.
             m.d.comb += [port.addr.eq(b.payload[lane].addr), port.en.eq(b.valid & b.ready),
