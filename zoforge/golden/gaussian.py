@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fixed import FixedFormat
-from .lfsr import MAX_WIDTH, MIN_WIDTH
+from .lfsr import form_param, poly_param, seed_param, width_param
 from .normal import norm_tail_inv
 from .source import SourceSpec
 from .spec import SpecError, param, preset, register
@@ -73,11 +73,10 @@ class GaussianSpec(SourceSpec):
     ubits: int = param(0, lo=0, hi=ICDF_UBITS[1],
                        doc="uniform bits per draw; 0 = auto (clt: bits, icdf: min(width, 32))")
     sub: int = param(16, choices=SUB_CHOICES, doc="icdf: sub-segments per octave")
-    width: int = param(32, lo=MIN_WIDTH, hi=MAX_WIDTH, doc="LFSR width")
-    form: str = param("galois", choices=("galois", "fibonacci"), doc="LFSR structure")
-    seed: int = param(1, lo=0, hi=(1 << MAX_WIDTH) - 1, doc="LFSR seed; non-zero, < 2**width")
-    poly: int = param(0, lo=0, hi=(1 << (MAX_WIDTH + 1)) - 1, doc="LFSR polynomial; 0 = catalogue",
-                      hex=True)
+    width: int = width_param()
+    form: str = form_param()
+    seed: int = seed_param()
+    poly: int = poly_param()
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -51,6 +51,24 @@ def taps_to_poly(taps: list[int]) -> int:
     return sum(1 << t for t in taps) | 1
 
 
+def width_param(doc: str = "LFSR width"):
+    """The LFSR parameters every block that owns an LFSR declares the same way."""
+    return param(32, lo=MIN_WIDTH, hi=MAX_WIDTH, doc=doc)
+
+
+def form_param():
+    return param("galois", choices=("galois", "fibonacci"), doc="LFSR structure")
+
+
+def seed_param(doc: str = "LFSR seed", width_name: str = "width"):
+    return param(1, lo=0, hi=(1 << MAX_WIDTH) - 1, doc=doc, shown=f"an integer in [1, 2**{width_name}-1]")
+
+
+def poly_param(doc: str = "LFSR polynomial, bit i = x^i; 0 means the catalogue entry"):
+    return param(0, lo=0, hi=(1 << (MAX_WIDTH + 1)) - 1, doc=doc, hex=True,
+                 shown="0 or a primitive polynomial of degree width")
+
+
 @register
 @dataclass(frozen=True, kw_only=True)
 class LFSRSpec(SourceSpec):
@@ -59,15 +77,12 @@ class LFSRSpec(SourceSpec):
     KIND = "lfsr"
     SUMMARY = "max-period XOR LFSR, Galois or Fibonacci, lanes leap-forward words per cycle, runtime reseed"
 
-    width: int = param(32, lo=MIN_WIDTH, hi=MAX_WIDTH, doc="state bits (taps from the catalogue)")
+    width: int = width_param("state bits (taps from the catalogue)")
     lanes: int = param(1, lo=1, hi=256, doc="words per cycle (independent, jump-ahead seeded lanes)")
-    form: str = param("galois", choices=("galois", "fibonacci"), doc="LFSR structure")
+    form: str = form_param()
     step: int = param(0, lo=0, hi=4096, doc="single steps per output word; 0 means width")
-    seed: int = param(1, lo=0, hi=(1 << MAX_WIDTH) - 1, doc="stream seed (lane l starts (l+1)*jump steps after it)",
-                      shown="an integer in [1, 2**width-1]")
-    poly: int = param(0, lo=0, hi=(1 << (MAX_WIDTH + 1)) - 1,
-                      doc="feedback polynomial, bit i = x^i; 0 means the catalogue entry", hex=True,
-                      shown="0 or a primitive polynomial of degree width")
+    seed: int = seed_param("stream seed (lane l starts (l+1)*jump steps after it)")
+    poly: int = poly_param("feedback polynomial, bit i = x^i; 0 means the catalogue entry")
 
     def __post_init__(self) -> None:
         super().__post_init__()

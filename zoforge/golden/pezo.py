@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fixed import FixedFormat
-from .lfsr import MAX_WIDTH, MIN_WIDTH, lfsr_pieces
+from .lfsr import form_param, lfsr_pieces, poly_param, seed_param, width_param
 from .reuse import rotate_blocks, tile
 from .scale import norm_q, q_limits, scale_inplace, sqrt3_q, sum_squares
 from .source import SourceSpec
@@ -74,12 +74,10 @@ class PezoSpec(SourceSpec):
     bits: int = param(16, lo=4, hi=24, doc="bits per number; output sQ1.(bits-2)")
     scale: str = param("norm", choices=("none", "sqrt3", "norm"), doc="scaling of the uniforms")
     sfrac: int = param(8, lo=4, hi=16, doc="fraction bits of the scale factor q/2**sfrac")
-    width: int = param(32, lo=MIN_WIDTH, hi=MAX_WIDTH, doc="LFSR width")
-    form: str = param("galois", choices=("galois", "fibonacci"), doc="LFSR structure")
-    seed: int = param(1, lo=0, hi=(1 << MAX_WIDTH) - 1, doc="LFSR seed",
-                      shown="an integer in [1, 2**width-1]")
-    poly: int = param(0, lo=0, hi=(1 << (MAX_WIDTH + 1)) - 1, doc="LFSR polynomial; 0 = catalogue",
-                      hex=True, shown="0 or a primitive polynomial of degree width")
+    width: int = width_param()
+    form: str = form_param()
+    seed: int = seed_param()
+    poly: int = poly_param()
 
     def __post_init__(self) -> None:
         # Resolve gens=0 first: validate() builds the uniform sub-spec, which needs it. An invalid

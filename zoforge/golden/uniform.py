@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fixed import FixedFormat
-from .lfsr import LFSRSpec, MAX_WIDTH, MIN_WIDTH, lfsr_words
+from .lfsr import LFSRSpec, MAX_WIDTH, lfsr_words, form_param, poly_param, seed_param, width_param
 from .source import SourceSpec
 from .spec import param, preset, register
 
@@ -35,12 +35,10 @@ class UniformSpec(SourceSpec):
 
     bits: int = param(16, lo=2, hi=MAX_WIDTH, doc="bits per number (sign included); <= width")
     lanes: int = param(8, lo=1, hi=256, doc="numbers per cycle")
-    width: int = param(32, lo=MIN_WIDTH, hi=MAX_WIDTH, doc="LFSR width")
-    form: str = param("galois", choices=("galois", "fibonacci"), doc="LFSR structure")
-    seed: int = param(1, lo=0, hi=(1 << MAX_WIDTH) - 1, doc="LFSR seed",
-                      shown="an integer in [1, 2**width-1]")
-    poly: int = param(0, lo=0, hi=(1 << (MAX_WIDTH + 1)) - 1, doc="LFSR polynomial; 0 = catalogue",
-                      hex=True, shown="0 or a primitive polynomial of degree width")
+    width: int = width_param()
+    form: str = form_param()
+    seed: int = seed_param()
+    poly: int = poly_param()
 
     def __post_init__(self) -> None:
         super().__post_init__()

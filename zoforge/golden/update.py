@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fixed import FixedFormat, fit, overflowed, product_range, shift_round, signed_bits_for
-from .lfsr import LFSRSpec, MAX_WIDTH, MIN_WIDTH, lfsr_words
+from .lfsr import LFSRSpec, lfsr_words, seed_param, width_param
 from .spec import param, preset, register, Spec
 
 __all__ = ["UpdateSpec", "update_codes"]
@@ -63,9 +63,8 @@ class UpdateSpec(Spec):
     decay_shift: int = param(16, lo=0, hi=48, doc="lr*wd = decay_mul * 2**-decay_shift")
     overflow: str = param("saturate", choices=("saturate", "wrap"), doc="what an out-of-range weight does (always flagged)")
     count_bits: int = param(32, lo=1, hi=64, doc="width of the saturating overflow counter")
-    rng_width: int = param(32, lo=MIN_WIDTH, hi=MAX_WIDTH, doc="LFSR width for stochastic rounding")
-    seed: int = param(1, lo=0, hi=(1 << MAX_WIDTH) - 1, doc="LFSR seed for stochastic rounding",
-                      shown="an integer in [1, 2**rng_width-1]")
+    rng_width: int = width_param("LFSR width for stochastic rounding")
+    seed: int = seed_param("LFSR seed for stochastic rounding", "rng_width")
 
     def validate(self) -> None:
         top = (1 << self.rng_width) - 1
