@@ -5,7 +5,7 @@ Index maps, pitfalls and the golden model: :mod:`zoforge.golden.reuse`, :mod:`zo
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -89,7 +89,8 @@ class RotateReuse(wiring.Component):
     i : In(stream.Signature(ArrayLayout(signed(bits), gens)))
         Generated vectors G; one is taken every ``hold`` output transfers.
     o : Out(stream.Signature(ArrayLayout(signed(bits), lanes)))
-        Registered G, each lane through a gens:1 multiplexer selected by the rotation counter.
+        Registered G through a barrel rotator (log2(gens) stages of 2:1 multiplexers) driven by the
+        rotation counter; lane j takes rotated element j mod gens.
     restart : In(1)
         Flushes the held vector and restarts the transfer count (a seed transfer).
     """
@@ -111,11 +112,9 @@ class RotateReuse(wiring.Component):
         count = Signal(range(max(hold, 2)))      # transfers of the held vector so far
         rot = Signal(range(max(gens, 2)))        # t mod gens
         m.d.comb += self.o.valid.eq(valid)
-        # A multiplexer per lane (an Array, not a variable part-select, which would emit index*width).
-        choices = Array(held[k] for k in range(gens))
+        rotated = _barrel_rotate([held[k] for k in range(gens)], rot)
         for lane in range(spec.lanes):
-            index = rot + lane % gens
-            m.d.comb += self.o.payload[lane].eq(choices[Mux(index >= gens, index - gens, index)])
+            m.d.comb += self.o.payload[lane].eq(rotated[lane % gens])
         done = self.o.valid & self.o.ready
         with m.If(done):
             m.d.sync += [rot.eq(Mux(rot == gens - 1, 0, rot + 1)),
@@ -127,3 +126,14 @@ class RotateReuse(wiring.Component):
         with m.If(self.restart):
             m.d.sync += [valid.eq(0), count.eq(0), rot.eq(0)]
         return m
+
+
+def _barrel_rotate(values: list, amount) -> list:
+    """``out[k] = values[(k + amount) mod n]`` for a runtime ``amount < n``, as log2(n) stages of 2:1
+    multiplexers: rotating by the set bits of ``amount`` one after the other (rotations compose for
+    any n). Much smaller than one n:1 multiplexer per lane."""
+    n = len(values)
+    for b in range(max(1, (n - 1).bit_length())):
+        step = (1 << b) % n
+        values = [Mux(amount[b], values[(k + step) % n], values[k]) for k in range(n)]
+    return values
