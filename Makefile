@@ -31,6 +31,8 @@ bench: $(XSTAMP) sysdeps
 	$(PY) benchmarks/golden_throughput.py
 	$(PY) benchmarks/synth_table.py
 	$(PY) benchmarks/sim_throughput.py
+	$(PY) benchmarks/host_step_time.py
+	$(PY) benchmarks/zo_quality.py
 
 lint: $(STAMP)
 	$(PY) -m compileall -q zoforge tests benchmarks

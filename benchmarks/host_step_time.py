@@ -2,13 +2,18 @@
 
 GPT-2 124M shape, random init, random tokens, float32. Each round times, in turn: our forward (loss
 only, inference memory), PyTorch's forward (inference_mode), our FO step (forward + backward into a
-gradient buffer) and PyTorch's (forward + backward, grads set to None between steps). No optimizer:
-AdamW/MeZO/PeZO steps are measured by the optimizer benchmarks. Interleaving keeps the ratio
-meaningful on a shared, noisy machine; every timed step also records the CPU time used by other
-processes (cores) so loaded rounds can be told apart.
+gradient buffer) and PyTorch's (forward + backward, grads set to None between steps; no optimizer),
+then the zeroth-order steps: ours with PeZO (pool reuse, and on-the-fly rotate reuse, both with
+per-tensor norm scaling), ours with MeZO's Gaussian z, and PyTorch MeZO as MeZO's code does it
+(per parameter: ``torch.manual_seed``, ``torch.normal``, in-place add; +eps, -2eps, +eps, update).
+Interleaving keeps the ratios meaningful on a shared, noisy machine; every timed step also records the
+CPU time used by other processes (cores) so loaded rounds can be told apart.
+
+Peak memory: each case runs once more in a fresh child process without torch, and its peak resident
+set size (VmHWM, reset after warm-up through /proc/self/clear_refs) is compared with inference's.
 
 Usage: python benchmarks/host_step_time.py [--B 4] [--T 64] [--threads 2] [--rounds 7] [--warmup 2]
-       [--preset gpt2] [--no-torch] [--wait-quiet SECONDS]
+       [--preset gpt2] [--no-torch] [--no-zo] [--wait-quiet SECONDS]
 Needs `pip install torch==2.13.0` for the reference (never a runtime dependency of zoforge).
 Writes benchmarks/results/host_step_time.md.
 """
@@ -36,6 +41,8 @@ def _args() -> argparse.Namespace:
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--preset", default="gpt2")
     ap.add_argument("--no-torch", action="store_true", help="time our model only")
+    ap.add_argument("--no-zo", action="store_true", help="skip the zeroth-order steps and the memory probes")
+    ap.add_argument("--probe", help=argparse.SUPPRESS)      # internal: one memory measurement in a child
     ap.add_argument("--wait-quiet", type=float, default=60.0,
                     help="before each round wait up to this many seconds for other processes to use < 0.1 cores")
     ap.add_argument("--out", type=pathlib.Path, default=OUT)
@@ -121,7 +128,110 @@ def torch_model(cfg, seed: int = 0):
     return Model()
 
 
+ZO_EPS, ZO_LR = 1e-3, 1e-6
+PEZO_POOL = "pezo:reuse=pool,pool=4096,lanes=8,bits=16,scale=norm"
+PEZO_ROTATE = "pezo:reuse=rotate,gens=8,hold=8,lanes=8,bits=16,scale=norm"
+
+
+def zo_cases(ours, tokens, targets, ref) -> dict:
+    """Our ZO steps (each its own optimizer over the same weights) and PyTorch MeZO."""
+    from zoforge.host.optim import Workers, build
+    workers = Workers(ARGS.threads)
+    loss = lambda: ours.forward(tokens, targets)            # noqa: E731
+    cases = {}
+    for name, kind, spec in (("ours PeZO step (pool)", "pezo", PEZO_POOL), ("ours PeZO step (rotate)", "pezo", PEZO_ROTATE),
+                             ("ours MeZO step (Gaussian)", "mezo", None)):
+        opt = build(kind, ours.params, perturb=spec, eps=ZO_EPS, seed=1, workers=workers)
+        counter = iter(range(10 ** 9))
+        cases[name] = (lambda o, c: lambda: o.step(loss, next(c), ZO_LR))(opt, counter)
+    if ref is not None:
+        cases["torch MeZO step"] = torch_mezo(ref, tokens, targets)
+    return cases
+
+
+def torch_mezo(ref, tokens, targets):
+    """MeZO's step (large_models/trainer.py) on the PyTorch model, in place, under inference_mode."""
+    import torch
+    params = [p for p in ref.parameters()]
+    ti, tt = torch.from_numpy(tokens), torch.from_numpy(targets)
+    state = {"seed": 0}
+
+    def perturb(seed, scale):
+        torch.manual_seed(seed)
+        for p in params:
+            z = torch.normal(mean=0.0, std=1.0, size=p.shape, dtype=p.dtype)
+            p.data.add_(z, alpha=scale)
+
+    def step():
+        state["seed"] += 1
+        seed = state["seed"]
+        with torch.inference_mode():
+            perturb(seed, ZO_EPS)
+            l1 = ref(ti, tt).item()
+            perturb(seed, -2 * ZO_EPS)
+            l2 = ref(ti, tt).item()
+            perturb(seed, ZO_EPS)
+            perturb(seed, -ZO_LR * (l1 - l2) / (2 * ZO_EPS))
+    return step
+
+
+PROBES = ("inference", "PeZO pool", "PeZO rotate", "MeZO", "FO fwd+bwd")
+
+
+def probe(case: str) -> None:
+    """In a child process: peak RSS while running ``case`` once after warm-up (the model and its buffers
+    exist before the peak is reset, so the peak is what the step adds on top of them)."""
+    import json
+    from zoforge.host.optim import Workers, build
+    cfg = preset(ARGS.preset)
+    rng = np.random.default_rng(1)
+    tokens = rng.integers(0, cfg.vocab_size, (ARGS.B, ARGS.T))
+    targets = rng.integers(0, cfg.vocab_size, (ARGS.B, ARGS.T))
+    model = GPT(cfg, seed=0)
+    loss = lambda: model.forward(tokens, targets)           # noqa: E731
+    if case == "inference":
+        fn = loss
+    elif case == "FO fwd+bwd":
+        fn = lambda: model.forward_backward(tokens, targets)   # noqa: E731
+    else:
+        kind, spec = {"PeZO pool": ("pezo", PEZO_POOL), "PeZO rotate": ("pezo", PEZO_ROTATE), "MeZO": ("mezo", None)}[case]
+        opt = build(kind, model.params, perturb=spec, eps=ZO_EPS, seed=1, workers=Workers(ARGS.threads))
+        fn = lambda: opt.step(loss, 0, ZO_LR)               # noqa: E731
+    fn()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    before = _status_kib("VmRSS")
+    fn()
+    print(json.dumps({"case": case, "rss_before_mib": before / 1024, "peak_mib": _status_kib("VmHWM") / 1024}))
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(field)
+
+
+def memory_probes() -> dict:
+    import json
+    import subprocess
+    out = {}
+    for case in PROBES:
+        cmd = [sys.executable, __file__, "--probe", case, "--B", str(ARGS.B), "--T", str(ARGS.T), "--threads",
+               str(ARGS.threads), "--preset", ARGS.preset]
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode:
+            print(res.stderr)
+            continue
+        out[case] = json.loads(res.stdout.strip().splitlines()[-1])
+        print("memory", out[case], flush=True)
+    return out
+
+
 def main() -> None:
+    if ARGS.probe:
+        return probe(ARGS.probe)
     cfg = preset(ARGS.preset)
     rng = np.random.default_rng(1)
     tokens = rng.integers(0, cfg.vocab_size, (ARGS.B, ARGS.T))
@@ -149,6 +259,8 @@ def main() -> None:
 
         cases = {"ours forward": cases["ours forward"], "torch forward": torch_forward,
                  "ours FO fwd+bwd": cases["ours FO fwd+bwd"], "torch FO fwd+bwd": torch_fo}
+    if not ARGS.no_zo:
+        cases.update(zo_cases(ours, tokens, targets, None if ARGS.no_torch else ref))
     for fn in cases.values():
         for _ in range(ARGS.warmup):
             fn()
@@ -161,7 +273,8 @@ def main() -> None:
             times[name].append(dt)
             loads[name].append(foreign)
         print(f"round {r + 1}: " + ", ".join(f"{k} {1e3 * v[-1]:.0f} ms" for k, v in times.items()), flush=True)
-    write(cfg, times, loads, torch_version)
+    memory = {} if ARGS.no_zo else memory_probes()
+    write(cfg, times, loads, torch_version, memory)
     # per-round raw numbers, so a reader can redo the statistics
     print({k: [round(1e3 * t) for t in v] for k, v in times.items()})
     print({k: [round(f, 2) for f in v] for k, v in loads.items()})
@@ -174,7 +287,15 @@ def _median_ms(values) -> str:
     return f"{1e3 * statistics.median(values):.0f}" if values else "-"
 
 
-def write(cfg, times, loads, torch_version) -> None:
+def _per_round(times, loads, num, den, factor=1.0):
+    """(median of per-round ratios, median over rounds where both were clean (count))."""
+    per = [o / (factor * t) for o, t in zip(times[num], times[den])]
+    both = [o / (factor * t) for o, t, fo, ft in zip(times[num], times[den], loads[num], loads[den])
+            if fo < CLEAN and ft < CLEAN]
+    return statistics.median(per), (statistics.median(both) if both else None), len(both)
+
+
+def write(cfg, times, loads, torch_version, memory=None) -> None:
     clean = {k: [t for t, f in zip(v, loads[k]) if f < CLEAN] for k, v in times.items()}
     rows = [f"| {k} | {_median_ms(v)} | {1e3 * min(v):.0f} | {1e3 * max(v):.0f} | "
             f"{statistics.median(loads[k]):.2f} / {max(loads[k]):.2f} | {_median_ms(clean[k])} ({len(clean[k])}) |"
@@ -190,6 +311,25 @@ def write(cfg, times, loads, torch_version) -> None:
         ratios.append(f"| {what} | {statistics.median(times[ours]) / statistics.median(times[ref]):.2f} | "
                       f"{statistics.median(per_round):.2f} | "
                       f"{f'{statistics.median(both):.2f} ({len(both)})' if both else '-'} |")
+    goals = []
+    checks = [("forward: ours / torch", "ours forward", "torch forward", 1.0, "<= 1.2"),
+              ("FO step: ours / torch", "ours FO fwd+bwd", "torch FO fwd+bwd", 1.0, "<= 1.2"),
+              ("PeZO step (pool) / (2 x our forward)", "ours PeZO step (pool)", "ours forward", 2.0, "<= 1.3"),
+              ("PeZO step (rotate) / (2 x our forward)", "ours PeZO step (rotate)", "ours forward", 2.0, "(<= 1.3)"),
+              ("MeZO step (Gaussian) / (2 x our forward)", "ours MeZO step (Gaussian)", "ours forward", 2.0, "-"),
+              ("torch MeZO / our PeZO step (pool)", "torch MeZO step", "ours PeZO step (pool)", 1.0, ">= 4"),
+              ("torch MeZO / our MeZO step", "torch MeZO step", "ours MeZO step (Gaussian)", 1.0, "-")]
+    for label, num, den, factor, goal in checks:
+        if num in times and den in times:
+            med, clean_med, n = _per_round(times, loads, num, den, factor)
+            shown = f"{clean_med:.2f} ({n})" if clean_med is not None else "-"
+            goals.append(f"| {label} | {med:.2f} | {shown} | {goal} |")
+    mem_rows = []
+    if memory:
+        base = memory.get("inference", {}).get("peak_mib")
+        for case, m in memory.items():
+            ratio = f"{m['peak_mib'] / base:.3f}" if base else "-"
+            mem_rows.append(f"| {case} | {m['rss_before_mib']:.0f} | {m['peak_mib']:.0f} | {ratio} |")
     command = " ".join([".venv/bin/python benchmarks/host_step_time.py", *sys.argv[1:]])
     names = list(times)
     round_rows = [f"| {r + 1} | " + " | ".join(f"{1e3 * times[k][r]:.0f} ({loads[k][r]:.2f})" for k in names) + " |"
@@ -208,11 +348,24 @@ def write(cfg, times, loads, torch_version) -> None:
     if ratios:
         lines += ["| ratio ours / torch | of medians | median of per-round ratios | "
                   "median ratio over rounds where both were clean (count) |", "|---|---|---|---|", *ratios, ""]
+    if goals:
+        lines += ["Goals of issue 4 as ratios (per round, same-round measurements):", "",
+                  "| ratio | median over rounds | median over clean rounds (count) | goal |", "|---|---|---|---|",
+                  *goals, ""]
+    if mem_rows:
+        lines += [f"Peak memory (fresh child process per case, no torch; MiB; the model's {cfg.num_parameters / 1e6:.0f}M float32 weights are "
+                  f"{cfg.num_parameters * 4 / 2**20:.0f} MiB): goal ZO <= 1.2x inference.", "",
+                  "| case | RSS before the timed call | peak during it | peak / inference peak |", "|---|---|---|---|",
+                  *mem_rows, ""]
+    lines += ["ZO steps: eps 1e-3, lr 1e-6, q = 1. PeZO pool: `" + PEZO_POOL + "`; rotate: `" + PEZO_ROTATE + "` "
+              "(its per-tensor scales need one extra generation pass per step); MeZO: Box-Muller Gaussian from "
+              "per-block SFC64 streams. Each of our ZO steps is 3 passes over the weights (+eps, -2eps, restore fused "
+              "with the update), PyTorch MeZO 4 (as MeZO's trainer).", ""]
     lines += ["Every round, ms (other processes' load in cores):", "",
               "| round | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|", *round_rows, ""]
     lines += ["The machine is shared: steps measured while other processes used >= 0.1 cores are slowed "
               "unevenly (OpenBLAS and PyTorch threads both suffer), so the clean columns are the ones to "
-              "read (see research/cpu_anchors.md). Goal: forward and FO each <= 1.2x PyTorch.", ""]
+              "read (see research/cpu_anchors.md).", ""]
     ARGS.out.parent.mkdir(parents=True, exist_ok=True)
     ARGS.out.write_text("\n".join(lines))
     print("\n".join(lines))

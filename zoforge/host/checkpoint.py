@@ -26,7 +26,7 @@ from .. import atomic
 from ..golden.spec import SpecError
 from .config import LN_EPS, GPTConfig
 from .params import Params, num_elements
-from .safetensors_io import SafetensorsError, dumps, read_header, to_float32
+from .safetensors_io import SafetensorsError, iter_dump, read_header, to_float32
 
 __all__ = ["CheckpointError", "load", "load_hf", "save_hf", "load_llmc", "save_llmc", "hf_tensors",
            "LLMC_MAGIC"]
@@ -185,7 +185,7 @@ def save_hf(path: str | os.PathLike, config: GPTConfig, params: Params) -> pathl
     if folder.exists() and not folder.is_dir():
         raise CheckpointError(f"{folder}: exists and is not a directory")
     tensors = {f"transformer.{k}": v for k, v in hf_tensors(config, params).items()}
-    atomic.write_bytes(folder / WEIGHTS, dumps(tensors, metadata={"format": "pt"}))
+    atomic.write_chunks(folder / WEIGHTS, iter_dump(tensors, metadata={"format": "pt"}))
     atomic.write_text(folder / CONFIG, json.dumps(_our_config_to_hf(config), indent=2) + "\n")
     return folder
 
@@ -235,10 +235,7 @@ def save_llmc(path: str | os.PathLike, config: GPTConfig, params: Params) -> pat
     header = np.zeros(_HEADER_INTS, dtype="<i4")
     header[:8] = [LLMC_MAGIC, _LLMC_FP32, config.block_size, config.vocab_size, config.n_layer,
                   config.n_head, config.n_embd, config.padded_vocab_size]
-    blob = np.empty(header.nbytes + params.data.nbytes, dtype=np.uint8)
-    blob[:header.nbytes] = header.view(np.uint8)
-    blob[header.nbytes:] = params.data.astype("<f4", copy=False).view(np.uint8)
-    atomic.write_bytes(path, memoryview(blob))
+    atomic.write_chunks(path, (header.tobytes(), memoryview(params.data.astype("<f4", copy=False)).cast("B")))
     return path
 
 

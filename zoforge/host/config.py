@@ -64,14 +64,16 @@ class GPTConfig(Spec):
         return num_elements(self) - (self.padded_vocab_size - self.vocab_size) * self.n_embd
 
 
-#: name -> (config, description). ``tiny``/``small`` use the byte tokenizer (256 bytes + end-of-text).
+#: name -> (config, description). ``small``/``quick``/``tiny`` use the byte tokenizer (256 bytes + end-of-text).
 PRESETS: dict[str, tuple[GPTConfig, str]] = {
     "gpt2": (GPTConfig(), "GPT-2 124M: 12 layers, 12 heads, 768 channels, 50257 tokens"),
     "gpt2-medium": (GPTConfig(n_layer=24, n_head=16, n_embd=1024), "GPT-2 350M"),
     "gpt2-large": (GPTConfig(n_layer=36, n_head=20, n_embd=1280), "GPT-2 774M"),
     "gpt2-xl": (GPTConfig(n_layer=48, n_head=25, n_embd=1600), "GPT-2 1558M"),
     "small": (GPTConfig(block_size=256, vocab_size=257, n_layer=4, n_head=4, n_embd=128),
-              "4 layers, 4 heads, 128 channels, byte vocabulary (quickstart)"),
+              "4 layers, 4 heads, 128 channels, byte vocabulary (pretrain default)"),
+    "quick": (GPTConfig(block_size=128, vocab_size=257, n_layer=3, n_head=3, n_embd=96),
+              "3 layers, 3 heads, 96 channels, byte vocabulary (the `make run` base model)"),
     "tiny": (GPTConfig(block_size=64, vocab_size=257, n_layer=2, n_head=2, n_embd=64),
              "2 layers, 2 heads, 64 channels, byte vocabulary (tests)"),
 }

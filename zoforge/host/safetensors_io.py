@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SafetensorsError", "Tensor", "read_header", "to_float32", "dumps"]
+__all__ = ["SafetensorsError", "Tensor", "read_header", "to_float32", "dumps", "iter_dump"]
 
 _ITEMSIZE = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2, "F16": 2,
              "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
@@ -102,3 +102,21 @@ def dumps(tensors: dict[str, np.ndarray], metadata: dict[str, str] | None = None
     """Serialise float32 arrays (made contiguous) with the reference ``safetensors`` package."""
     from safetensors.numpy import save
     return save({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}, metadata=metadata)
+
+
+def iter_dump(tensors: dict[str, np.ndarray], metadata: dict[str, str] | None = None):
+    """The safetensors bytes of float32 ``tensors`` as a sequence of pieces: the header, then each tensor
+    (sorted by name, made contiguous one at a time). For :func:`zoforge.atomic.write_chunks`."""
+    names = sorted(tensors)
+    header: dict = {"__metadata__": dict(metadata)} if metadata else {}
+    offset = 0
+    for name in names:
+        t = tensors[name]
+        size = t.size * 4
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + size]}
+        offset += size
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)                  # the data starts 8-byte aligned, as the reference pads
+    yield len(raw).to_bytes(8, "little") + raw
+    for name in names:
+        yield memoryview(np.ascontiguousarray(tensors[name], dtype="<f4")).cast("B")

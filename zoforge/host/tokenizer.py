@@ -1,7 +1,8 @@
 """Tokenizers: bytes (the default, needs no files) and GPT-2 BPE from local files through ``tiktoken``.
 
 The GPT-2 BPE is built from a user's ``encoder.json`` + ``vocab.bpe`` (the files that come with every
-GPT-2 checkpoint) without any network access: ``tiktoken.Encoding`` gets GPT-2's pre-tokenizer regex and
+GPT-2 checkpoint; a Hugging Face directory names them ``vocab.json`` + ``merges.txt``) without any
+network access: ``tiktoken.Encoding`` gets GPT-2's pre-tokenizer regex and
 the "mergeable ranks" (token bytes -> id). GPT-2's ids are its merge ranks: the 256 byte tokens first,
 then one id per line of vocab.bpe, in order; that is checked, because tiktoken merges by rank.
 """
@@ -20,6 +21,7 @@ __all__ = ["Tokenizer", "TokenizerError", "ByteTokenizer", "BpeTokenizer", "load
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 EOT_TEXT = "<|endoftext|>"
 ENCODER, MERGES = "encoder.json", "vocab.bpe"
+HF_ENCODER, HF_MERGES = "vocab.json", "merges.txt"     # the same files under Hugging Face's names
 
 
 class TokenizerError(ValueError):
@@ -72,6 +74,8 @@ class BpeTokenizer:
 
         folder = pathlib.Path(folder)
         enc_file, bpe_file = folder / ENCODER, folder / MERGES
+        if not enc_file.is_file() and not bpe_file.is_file() and (folder / HF_ENCODER).is_file():
+            enc_file, bpe_file = folder / HF_ENCODER, folder / HF_MERGES       # a Hugging Face GPT-2 directory
         missing = [f.name for f in (enc_file, bpe_file) if not f.is_file()]
         if missing:
             raise TokenizerError(f"{folder}: GPT-2 BPE needs {ENCODER} and {MERGES}; missing {' and '.join(missing)} "

@@ -1,0 +1,158 @@
+"""Power proxy of the engine's RNG subsystem: switching activity in simulation, weighted by the cells
+synthesis gives, PeZO chains against Gaussian chains at equal throughput; next to the paper's "saves
+at maximum 86 % power" (PeZO, arXiv 2504.20314, abstract).
+
+Method. The RNG unit (``zoforge/gen/engine_rng.py``: source chain + seed storage/derivation +
+restart) runs in Amaranth's simulator through the RNG traffic of ZO steps on a vector of COUNT
+words: SEED, then 4 passes (restart, COUNT words taken at one per cycle): the +1, -2, +1 and update
+passes. Workload *step* includes the SEED (a pool refills); *steady* is 4 more passes without one
+(PeZO's pool strategy: generate once, continue where the last perturbation stopped). A VCD of every
+signal is reduced to nets (``zoforge/sim/activity.py``) and
+
+    toggles/cycle = sum over net bits of bit flips / cycles   (raw activity; memory rows apart)
+    alpha         = toggles/cycle / net bits                                (mean toggle rate)
+    proxy         = alpha x (LUT + FF cells of the RNG unit after synthesis)
+
+i.e. every LUT and FF is assumed to switch at the design's mean RTL toggle rate and to cost the same.
+Limits: RTL nets, not the netlist; no glitches (zero-delay simulation); DSP and BRAM power is not in
+the proxy (their count and, for the pool, the BRAM reads per cycle are listed); no static power, no
+clock tree; equal capacitance per cell. Treat ratios, not absolute values.
+
+Usage: python benchmarks/engine_rng_power.py [COUNT]
+Writes benchmarks/results/engine_rng_power.md.
+"""
+import pathlib
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from amaranth.sim import Simulator  # noqa: E402
+
+from zoforge.gen.engine_rng import RngUnit, RngUnitSpec  # noqa: E402
+from zoforge.golden.spec import parse  # noqa: E402
+from zoforge.sim.activity import vcd_activity  # noqa: E402
+from zoforge.synth import synthesize  # noqa: E402
+
+OUT = pathlib.Path(__file__).with_name("results") / "engine_rng_power.md"
+FAMILIES = ["ice40", "ecp5", "xc7"]
+PEZO = ["pezo-pool", "pezo-rotate", "pezo-uniform"]
+GAUSS = ["clt4", "clt12", "icdf16"]
+WIDTHS = {2: "-x2", 4: "-x4", 8: ""}
+PAPER_SAVING = 86.0
+
+
+def simulate(spec, count: int, vcd: str) -> list[int]:
+    """Run the workload; returns the window boundaries (cycles): [step start, steady start, end]."""
+    dut = RngUnit(spec)
+    marks = []
+    cycle = [0]
+
+    async def tick(ctx):
+        await ctx.tick()
+        cycle[0] += 1
+
+    async def passes(ctx):
+        for _ in range(4):
+            ctx.set(dut.restart, 1)
+            await tick(ctx)
+            ctx.set(dut.restart, 0)
+            ctx.set(dut.o.ready, 1)
+            taken = 0
+            while taken < count:
+                _, _, valid = await ctx.tick().sample(dut.o.valid)
+                cycle[0] += 1
+                taken += valid
+            ctx.set(dut.o.ready, 0)
+
+    async def bench(ctx):
+        for _ in range(4):                       # settle after reset
+            await tick(ctx)
+        marks.append(cycle[0])
+        ctx.set(dut.seed.payload, 0x1234567)
+        ctx.set(dut.seed.valid, 1)
+        await tick(ctx)
+        ctx.set(dut.seed.valid, 0)
+        while ctx.get(dut.busy):
+            await tick(ctx)
+        await passes(ctx)
+        marks.append(cycle[0])
+        await passes(ctx)
+        marks.append(cycle[0])
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    with sim.write_vcd(vcd):
+        sim.run()
+    return marks
+
+
+def measure(spec, count: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        vcd = str(pathlib.Path(tmp) / "rng.vcd")
+        marks = simulate(spec, count, vcd)
+        nets, cycles = vcd_activity(vcd, marks)
+    logic = [n for n in nets if not n.memory]            # memory rows are BRAM/ROM, not LUT/FF cells
+    bits = sum(n.width for n in logic)
+    out = {"bits": bits, "cycles": cycles}
+    for w, name in enumerate(("step", "steady")):
+        toggles = sum(n.toggles[w] for n in logic) / cycles[w]
+        writes = sum(n.toggles[w] for n in nets if n.memory) / cycles[w]
+        out[name] = {"toggles": toggles, "alpha": toggles / bits, "memory": writes}
+    return out
+
+
+def saving(p, g) -> str:
+    return f"{100.0 * (1 - p / g):.1f}%"
+
+
+def main(count: int = 512) -> None:
+    t0 = time.perf_counter()
+    lines = ["# RNG subsystem power proxy: switching activity x cells, PeZO against Gaussian", "",
+             f"Command: `python benchmarks/engine_rng_power.py {count}`", "",
+             __doc__[__doc__.index("Method."):__doc__.index("Usage:")].strip(), ""]
+    for lanes, suffix in WIDTHS.items():
+        res = {}
+        for chain in PEZO + GAUSS:
+            spec = parse("engine-s").replace(rng=chain + suffix)
+            m = measure(spec, count)
+            m["cells"] = {fam: synthesize(RngUnitSpec(spec), fam)["categories"] for fam in FAMILIES}
+            res[chain] = m
+            print(lanes, chain, m["step"], m["steady"], flush=True)
+        lines += [f"## {lanes} lanes, COUNT = {count} words per pass", "",
+                  "| chain | net bits | cycles step/steady | toggles/cycle step | steady | alpha step | steady | "
+                  "proxy step ice40/ecp5/xc7 | proxy steady ice40/ecp5/xc7 | DSP | BRAM |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for chain in PEZO + GAUSS:
+            m, c = res[chain], res[chain]["cells"]
+            proxy = {w: "/".join(f"{m[w]['alpha'] * (c[f]['LUT'] + c[f]['FF']):.0f}" for f in FAMILIES)
+                     for w in ("step", "steady")}
+            lines.append(f"| `{chain + suffix}` | {m['bits']} | {m['cycles'][0]}/{m['cycles'][1]} | "
+                         f"{m['step']['toggles']:.0f} | {m['steady']['toggles']:.0f} | {m['step']['alpha']:.3f} | "
+                         f"{m['steady']['alpha']:.3f} | {proxy['step']} | {proxy['steady']} | "
+                         f"{c['ecp5']['DSP']} | {c['ecp5']['BRAM']} |")
+        lines += ["", f"Saving of each PeZO chain against each Gaussian chain ({lanes} lanes), "
+                      f"1 - PeZO/Gaussian of the ecp5 proxy, step / steady (raw toggles/cycle in brackets); "
+                      f"paper: up to {PAPER_SAVING:.0f}%:", "",
+                  "| PeZO chain | " + " | ".join(f"vs `{g + suffix}`" for g in GAUSS) + " |",
+                  "|---|" + "---|" * len(GAUSS)]
+        for p in PEZO:
+            cells = []
+            for g in GAUSS:
+                pm, gm = res[p], res[g]
+                prox = {k: {w: m[w]["alpha"] * (m["cells"]["ecp5"]["LUT"] + m["cells"]["ecp5"]["FF"])
+                            for w in ("step", "steady")} for k, m in (("p", pm), ("g", gm))}
+                cells.append(f"{saving(prox['p']['step'], prox['g']['step'])} / "
+                             f"{saving(prox['p']['steady'], prox['g']['steady'])} "
+                             f"({saving(pm['step']['toggles'], gm['step']['toggles'])} / "
+                             f"{saving(pm['steady']['toggles'], gm['steady']['toggles'])})")
+            lines.append(f"| `{p + suffix}` | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += [f"Run time {time.perf_counter() - t0:.0f} s. The pool chains read one BRAM row per cycle while "
+              "streaming (not in the proxy); the Gaussian chains' DSPs switch every cycle (not in the proxy either).", ""]
+    OUT.write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main(*(int(a) for a in sys.argv[1:]))

@@ -1,0 +1,63 @@
+"""Optimizers of the host: AdamW (backprop), MeZO (ZO-SGD, Gaussian z from seeds) and PeZO (ZO-SGD, z
+from a random-number spec's golden model, exactly as the FPGA streams it).
+
+Members
+-------
+OPTIMIZERS                       the names: adamw, mezo, pezo
+DEFAULT_PERTURB                  the spec PeZO uses when none is given
+perturbation_spec(text)          parse a ``--perturb`` spec (kinds pezo, gaussian, uniform)
+build(name, params, ...)         an optimizer over a model's parameters
+AdamW, ZOSGD, MezoGaussian, SpecPerturbation, Layout, Workers, Pass, NonFiniteLoss, query_seed
+"""
+
+from __future__ import annotations
+
+from ...golden.gaussian import GaussianSpec
+from ...golden.pezo import PezoSpec
+from ...golden.spec import SpecError, parse
+from ...golden.uniform import UniformSpec
+from ..params import Params
+from .adamw import AdamW
+from .layout import Layout
+from .mezo_z import MezoGaussian
+from .passes import Pass
+from .spec_z import SpecPerturbation
+from .workers import Workers
+from .zo import ZOSGD, NonFiniteLoss, query_seed
+
+__all__ = ["OPTIMIZERS", "DEFAULT_PERTURB", "PERTURB_KINDS", "perturbation_spec", "build", "AdamW", "ZOSGD",
+           "MezoGaussian", "SpecPerturbation", "Layout", "Workers", "Pass", "NonFiniteLoss", "query_seed"]
+
+OPTIMIZERS = ("adamw", "mezo", "pezo")
+DEFAULT_PERTURB = "pezo-pool"
+PERTURB_KINDS = (PezoSpec, GaussianSpec, UniformSpec)
+
+
+def perturbation_spec(text: str):
+    """A perturbation source spec: ``pezo:...``, ``gaussian:...``, ``uniform:...`` or one of their presets."""
+    spec = parse(text)
+    if not isinstance(spec, PERTURB_KINDS):
+        raise SpecError(f"spec: kind {spec.KIND!r} is not a perturbation source; use "
+                        f"{'|'.join(k.KIND for k in PERTURB_KINDS)} (or one of their presets)")
+    return spec
+
+
+def build(name: str, params: Params, *, perturb: str | None = None, eps: float = 1e-3,
+          weight_decay: float = 0.0, queries: int = 1, seed: int = 0, betas=(0.9, 0.95), adam_eps: float = 1e-8,
+          grad_clip: float = 0.0, pool_refresh: int = 0, workers: Workers | None = None):
+    """The optimizer ``name`` for ``params``. ZO optimizers take ``eps``, ``queries`` and ``seed``; PeZO
+    also ``perturb`` (a spec string, default :data:`DEFAULT_PERTURB`) and ``pool_refresh`` (reseed a
+    pool every that many queries; 0 = never)."""
+    workers = workers or Workers()
+    layout = Layout(params.config)
+    if name == "adamw":
+        return AdamW(params, layout, workers, betas=betas, eps=adam_eps, weight_decay=weight_decay,
+                     grad_clip=grad_clip)
+    if name == "mezo":
+        source = MezoGaussian(layout, workers)
+    elif name == "pezo":
+        source = SpecPerturbation(perturbation_spec(perturb or DEFAULT_PERTURB), layout, workers,
+                                  refresh=pool_refresh, run_seed=seed)
+    else:
+        raise ValueError(f"optimizer {name!r} is unknown; use one of {'|'.join(OPTIMIZERS)}")
+    return ZOSGD(params, source, eps=eps, weight_decay=weight_decay, queries=queries, seed=seed)

@@ -1,0 +1,316 @@
+"""The training loop: AdamW, MeZO or PeZO on a task, with evaluation, metrics, plots and checkpoints.
+
+Exact resume. Everything a step depends on is either in the checkpoint (weights, AdamW moments, the step
+number) or a pure function of the options and the step number (the batch, the learning rate, the ZO
+seeds and the PeZO stream position), and no step reads uninitialised memory. So a run interrupted at
+step k and resumed from its checkpoint computes bit for bit the weights of an uninterrupted run (same
+machine, same thread count for BLAS).
+
+Failures. A NaN/inf loss (or gradient) stops the run without saving: the last good checkpoint stays in
+charge and :class:`TrainingError` says why in one line. Ctrl-C between steps saves a checkpoint of the
+last completed step and raises KeyboardInterrupt; a first Ctrl-C in the middle of a step is held until
+the step ends (the weights are perturbed during a ZO step), a second one stops at once without saving.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pathlib
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import ToolError
+from .backend import get_backend
+from .blas import using_blas_threads
+from .checkpoint import CheckpointError, load
+from .config import parse_config
+from .data import load_task
+from .metrics import MetricsLog, read_metrics
+from .model import GPT
+from .optim import NonFiniteLoss, Workers, build
+from .options import RESUMABLE, OptionError, TrainOptions
+from .params import Params
+from .plot import plot_curves
+from .progress import Progress
+from .runstate import latest_checkpoint, load_checkpoint, save_checkpoint
+from .schedule import learning_rate
+from .tokenizer import ByteTokenizer, TokenizerError, load_tokenizer
+
+__all__ = ["Trainer", "TrainingError", "RunResult", "load_model", "resolve_tokenizer", "SMALL_MODEL"]
+
+#: Models below this many parameters train on one thread when --threads is 0 (automatic).
+SMALL_MODEL = 4_000_000
+
+
+class TrainingError(ToolError):
+    """The run stopped (non-finite loss); one line saying why and which checkpoint is kept."""
+
+
+@dataclass
+class RunResult:
+    step: int
+    train_loss: float
+    evals: list = field(default_factory=list)       # eval records (dicts)
+    checkpoint: pathlib.Path | None = None
+    seconds: float = 0.0
+
+
+def load_model(init: str | None, model: str, seed: int):
+    """(config, params, folder) from a checkpoint (HF directory, llm.c .bin, or a run directory: its
+    newest checkpoint) or a fresh initialisation of the shape ``model``."""
+    if init is None:
+        config = parse_config(model)
+        return config, Params.init(config, seed), None
+    path = pathlib.Path(init)
+    newest = latest_checkpoint(path) if path.is_dir() else None
+    if newest is not None:
+        path = newest
+    config, params = load(path)
+    return config, params, path if path.is_dir() else path.parent
+
+
+def resolve_tokenizer(spec: str | None, config, folder: pathlib.Path | None):
+    if spec is not None:
+        tok = load_tokenizer(spec)
+    elif config.vocab_size == ByteTokenizer.vocab_size:
+        tok = ByteTokenizer()
+    elif folder is not None and any((folder / f).is_file() for f in ("encoder.json", "vocab.json")):
+        tok = load_tokenizer(folder)
+    else:
+        raise TokenizerError(f"the model has a {config.vocab_size}-token vocabulary: give --tokenizer FOLDER with "
+                             "encoder.json + vocab.bpe (or vocab.json + merges.txt)")
+    if tok.vocab_size > config.vocab_size:
+        raise TokenizerError(f"--tokenizer {tok.name} has {tok.vocab_size} tokens but the model only "
+                             f"{config.vocab_size}")
+    return tok
+
+
+@contextmanager
+def _deferred_sigint():
+    """While active, a first Ctrl-C only sets a flag (checked between steps); a second one raises."""
+    flag = {"set": False}
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum, frame):
+        if flag["set"]:
+            raise KeyboardInterrupt
+        flag["set"] = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class Trainer:
+    """``Trainer(options).run()``; ``Trainer.resume(out, steps=...)`` continues a saved run."""
+
+    def __init__(self, opts: TrainOptions, *, _checkpoint=None, after_step=None, log=print):
+        self.opts = opts.check()
+        self.out = pathlib.Path(opts.out)
+        self.after_step = after_step          # callback(trainer, step) after each completed step (tests)
+        self.log = log
+        if _checkpoint is None:
+            existing = latest_checkpoint(self.out)
+            if existing is not None:
+                raise OptionError(f"--out={str(self.out)!r} already holds a run (checkpoint {existing.name}); "
+                                  "pass --resume to continue it or choose another --out")
+            config, params, folder = load_model(opts.init, opts.model, opts.seed)
+            self.step, state, arrays = 0, None, {}
+        else:
+            folder, (config, params, state, arrays) = _checkpoint, load_checkpoint(_checkpoint)
+            self.step = int(state["step"])
+            if opts.init is not None and opts.tokenizer is None:       # BPE files live with the original model
+                init = pathlib.Path(opts.init)
+                folder = init if init.is_dir() else init.parent
+        if opts.seq > config.block_size:
+            raise OptionError(f"--seq={opts.seq} exceeds the model's block_size {config.block_size}; "
+                              f"--seq must be in [2, {config.block_size}]")
+        self.config = config
+        self.tokenizer = resolve_tokenizer(opts.tokenizer, config, folder)
+        self.task = load_task(opts.task, opts.data, self.tokenizer, opts.seq, seed=opts.seed,
+                              val_fraction=opts.val_fraction, template=opts.template,
+                              labels=tuple(opts.labels) if opts.labels else None)
+        try:
+            backend = get_backend(opts.matmul)
+        except ValueError as e:
+            raise OptionError(f"--matmul={opts.matmul!r}: {e}") from None
+        self.model = GPT(config, params, backend=backend)
+        # Small models run faster on one thread (see blas.py); 0 = automatic.
+        self.threads = opts.threads or (1 if config.num_parameters < SMALL_MODEL else None)
+        self.workers = Workers(self.threads)
+        self.optimizer = build(opts.optimizer, params, perturb=opts.perturb, eps=opts.eps,
+                               weight_decay=opts.weight_decay, queries=opts.queries, seed=opts.seed,
+                               betas=tuple(opts.betas), grad_clip=opts.grad_clip, pool_refresh=opts.pool_refresh,
+                               workers=self.workers)
+        if opts.pool_refresh and not getattr(self.optimizer.source, "is_pool", False):
+            raise OptionError(f"--pool-refresh={opts.pool_refresh} needs a pool spec (pezo:reuse=pool,...); "
+                              f"--perturb is {self.optimizer.source.name}")
+        if state is not None:
+            self.optimizer.load(state["optimizer"], arrays)
+        self.evals: list[dict] = [r for r in read_metrics(self.out / "metrics.jsonl")
+                                  if r.get("kind") == "eval" and r["step"] <= self.step] if state else []
+        self.checkpoint: pathlib.Path | None = _checkpoint
+        self._resumed = state is not None
+
+    @classmethod
+    def resume(cls, out: str | os.PathLike, *, after_step=None, log=print, **changes) -> "Trainer":
+        """Continue the run saved in ``out``; ``changes`` may only touch :data:`RESUMABLE` options."""
+        folder = latest_checkpoint(out)
+        if folder is None:
+            raise OptionError(f"--out={str(out)!r} has no checkpoint to --resume from")
+        _, _, state, _ = load_checkpoint(folder)
+        opts = TrainOptions.from_dict(state["options"])
+        for key, value in changes.items():
+            if getattr(opts, key) != value:
+                if key not in RESUMABLE:
+                    raise OptionError(f"--{key.replace('_', '-')}={value!r} differs from the saved run's "
+                                      f"{getattr(opts, key)!r}; on --resume only "
+                                      f"{', '.join('--' + k.replace('_', '-') for k in sorted(RESUMABLE))} may change")
+                setattr(opts, key, value)
+        opts.out = str(out)
+        return cls(opts, _checkpoint=folder, after_step=after_step, log=log)
+
+    # ---- the loop -------------------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        try:
+            with using_blas_threads(self.threads):
+                return self._run()
+        finally:
+            self.workers.close()                   # a trainer runs once; its threads go with it
+
+    def _run(self) -> RunResult:
+        opts, out = self.opts, self.out
+        out.mkdir(parents=True, exist_ok=True)
+        metrics = MetricsLog(out / "metrics.jsonl", resume_at=self.step if self._resumed else None)
+        progress = Progress(opts.steps, self.step, enabled=opts.progress, label=f"{opts.optimizer} ")
+        if not self._resumed:
+            self.log(f"train: {self.config.num_parameters:,} parameters, {self.task.describe()}, "
+                     f"optimizer {self.optimizer.name}, {opts.steps} steps -> {out}")
+            metrics.write(kind="start", step=0, options=opts.to_dict(), parameters=self.config.num_parameters)
+            self._evaluate(metrics, progress)
+        t_start, last_loss, tokens = time.perf_counter(), math.nan, 0
+        consistent = True
+        try:
+            with _deferred_sigint() as sigint:
+                while self.step < opts.steps:
+                    if sigint["set"]:
+                        raise KeyboardInterrupt
+                    step = self.step
+                    batch = self.task.batch(step, opts.batch)
+                    lr = learning_rate(step, opts.lr, opts.lr_schedule, opts.warmup, opts.steps)
+                    t0 = time.perf_counter()
+                    loss = self._backprop(batch)            # leaves the weights untouched
+                    consistent = False
+                    loss = self._update(batch, step, lr, loss)
+                    consistent = True
+                    dt = time.perf_counter() - t0
+                    self.step = step + 1
+                    last_loss = loss
+                    tokens += int(np.count_nonzero(batch.targets >= 0))
+                    if self.step % opts.log_interval == 0 or self.step == opts.steps:
+                        metrics.write(kind="train", step=self.step, loss=loss, lr=lr, seconds=round(dt, 6),
+                                      **self._extra())
+                    progress.update(self.step, loss)
+                    if self.step == opts.steps or (opts.eval_interval and self.step % opts.eval_interval == 0):
+                        self._evaluate(metrics, progress)
+                    if self.step == opts.steps or (opts.checkpoint_interval and
+                                                   self.step % opts.checkpoint_interval == 0):
+                        self._save()
+                    if self.after_step is not None:
+                        self.after_step(self, self.step)
+        except KeyboardInterrupt:
+            progress.close()
+            metrics.close()
+            if consistent:
+                if self.checkpoint is None or not self.checkpoint.name.endswith(f"{self.step:08d}"):
+                    self._save()
+                self.log(f"interrupted after step {self.step}: saved {self.checkpoint}; continue with "
+                         f"zoforge train --out {out} --resume")
+            else:
+                self.log(f"interrupted inside step {self.step + 1}: weights were mid-update, kept "
+                         f"{self.checkpoint or 'no checkpoint'}")
+            raise
+        except (NonFiniteLoss, ArithmeticError) as e:
+            progress.close()
+            metrics.write(kind="stop", step=self.step + 1, reason=str(e))
+            metrics.close()
+            kept = f"kept {self.checkpoint} (step {self._checkpoint_step()})" if self.checkpoint else "no checkpoint was saved"
+            raise TrainingError(f"stopped at step {self.step + 1}: {e}; {kept}; try a lower --lr") from None
+        progress.close()
+        metrics.close()
+        self.plot()
+        seconds = time.perf_counter() - t_start
+        return RunResult(self.step, last_loss, self.evals, self.checkpoint, seconds)
+
+    def _backprop(self, batch):
+        """AdamW's forward and backward (the gradient); ZO steps have no such part."""
+        if self.opts.optimizer != "adamw":
+            return None
+        return self.model.forward_backward(batch.tokens, batch.targets)
+
+    def _update(self, batch, step, lr, loss):
+        if self.opts.optimizer == "adamw":
+            if not math.isfinite(loss):
+                raise NonFiniteLoss(f"loss is {loss}")
+            self.optimizer.step(self.model.grads, lr)
+            return loss
+        return self.optimizer.step(lambda: self.model.forward(batch.tokens, batch.targets), step, lr)
+
+    def _extra(self) -> dict:
+        if self.opts.optimizer == "adamw":
+            return {"grad_norm": round(self.optimizer.last_grad_norm, 6)}
+        return {"projected_grad": [round(g, 6) for g in self.optimizer.last_grads]}
+
+    def _evaluate(self, metrics: MetricsLog, progress: Progress) -> dict:
+        t0 = time.perf_counter()
+        result = self.task.evaluate(self.model, self.opts.batch, self.opts.eval_batches)
+        record = {"kind": "eval", "step": self.step, **result, "seconds": round(time.perf_counter() - t0, 3)}
+        self.evals.append(record)
+        metrics.write(**record)
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in result.items())
+        progress.message(f"eval at step {self.step}: {shown}")
+        return record
+
+    def _state(self) -> dict:
+        opt = self.optimizer
+        state = {"step": self.step, "options": self.opts.to_dict(), "optimizer": {"name": opt.name, **opt.state_dict()},
+                 "data": {"batches_seen": self.step, "batch_seed": self.opts.seed},
+                 "numpy": np.__version__}
+        src = getattr(opt, "source", None)
+        if src is not None and getattr(src, "is_pool", False):
+            # the next query's SEED/START (a function of the step; recorded for the hardware and for humans)
+            seed, start = src.position(self.step * opt.queries, 0)
+            state["perturbation"] = {"spec": str(src.spec), "refresh": src.refresh, "next_pool_seed": seed,
+                                     "next_start": start, "stream_length": src.stream_length}
+        elif src is not None:
+            state["perturbation"] = {"source": src.name, "seeds": "query_seed(seed, step, i)"}
+        return state
+
+    def _save(self) -> None:
+        self.checkpoint = save_checkpoint(self.out, self.step, self.config, self.model.params, self._state(),
+                                          self.optimizer.arrays())
+
+    def _checkpoint_step(self) -> int:
+        return int(self.checkpoint.name.split("-")[-1]) if self.checkpoint else 0
+
+    def plot(self) -> pathlib.Path:
+        records = read_metrics(self.out / "metrics.jsonl")
+        train = [(r["step"], r["loss"]) for r in records if r.get("kind") == "train" and isinstance(r["loss"], float)]
+        evals = [(r["step"], r["loss"]) for r in records if r.get("kind") == "eval"]
+        acc = [(r["step"], r["accuracy"]) for r in records if r.get("kind") == "eval" and "accuracy" in r]
+        name = self.opts.optimizer
+        path = self.out / "loss.png"
+        if train:
+            plot_curves(path, {name: tuple(zip(*train))}, {name: tuple(zip(*evals))} if evals else None,
+                        title=f"{name} on {self.opts.task}", extra={name: tuple(zip(*acc))} if acc else None)
+        return path
