@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 import pathlib
 import platform
-import shlex
 import sys
 import time
 
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+import benchlib  # noqa: E402
 from zoforge.golden import parse                                        # noqa: E402
 from zoforge.golden.stats import max_abs_reachable, quality            # noqa: E402
 
@@ -35,13 +35,7 @@ def row(name: str, z: np.ndarray, reachable: float | None, icdf_err: float | Non
 
 
 def command(argv) -> str:
-    """The command line as typed from the repository root (interpreter path kept if it is local)."""
-    exe = pathlib.Path(sys.executable)
-    try:
-        exe_text = str(exe.relative_to(pathlib.Path.cwd()))
-    except ValueError:
-        exe_text = "python"
-    return shlex.join([exe_text, "benchmarks/gaussian_quality.py", *(sys.argv[1:] if argv is None else argv)])
+    return benchlib.command("gaussian_quality.py", argv)
 
 
 def main(argv=None) -> None:

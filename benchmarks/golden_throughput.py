@@ -16,7 +16,6 @@ import argparse
 import gc
 import pathlib
 import platform
-import shlex
 import statistics
 import sys
 import time
@@ -24,6 +23,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+import benchlib  # noqa: E402
 from zoforge.golden import parse                                            # noqa: E402
 from zoforge.golden.pezo import perturbation, perturbation_values           # noqa: E402
 
@@ -70,12 +70,7 @@ def measure(n: int, repeats: int, seed: int = 0) -> dict[tuple[str, str], float]
 
 
 def command(argv) -> str:
-    exe = pathlib.Path(sys.executable)
-    try:
-        exe_text = str(exe.relative_to(pathlib.Path.cwd()))
-    except ValueError:
-        exe_text = "python"
-    return shlex.join([exe_text, "benchmarks/golden_throughput.py", *(sys.argv[1:] if argv is None else argv)])
+    return benchlib.command("golden_throughput.py", argv)
 
 
 def main(argv=None) -> None:
@@ -111,11 +106,7 @@ def main(argv=None) -> None:
                     lines.append(f"| {n:.0e} | {mode} | {name} | {sec:.4f} | {n / sec / 1e6:,.0f} M | "
                                  f"{base / sec:.1f}x |")
         print(f"done n={n:.0e}", file=sys.stderr)
-    text = "\n".join(lines) + "\n"
-    path = pathlib.Path(args.out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    print(text)
+    benchlib.write_report(args.out, lines)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import importlib.metadata as md
 import os
 import pathlib
 import platform
-import shlex
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+import benchlib  # noqa: E402
 os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
 from zoforge.golden import SpecError, parse                              # noqa: E402
 from zoforge.sim.cocotb_runner import run_cocotb, simulator_available   # noqa: E402
@@ -37,12 +37,7 @@ DEFAULT_SPECS = ["pezo", "uniform16"]      # those that parse are measured
 
 
 def command(argv) -> str:
-    exe = pathlib.Path(sys.executable)
-    try:
-        exe_text = str(exe.relative_to(pathlib.Path.cwd()))
-    except ValueError:
-        exe_text = "python"
-    return shlex.join([exe_text, "benchmarks/sim_throughput.py", *(sys.argv[1:] if argv is None else argv)])
+    return benchlib.command("sim_throughput.py", argv)
 
 
 def default_specs() -> list[str]:

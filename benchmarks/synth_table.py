@@ -15,11 +15,11 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
-import shlex
 import sys
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+import benchlib  # noqa: E402
 os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
 from zoforge.golden import SpecError, parse         # noqa: E402
 from zoforge.synth import synthesize, yosys_version  # noqa: E402
@@ -55,12 +55,7 @@ COLUMNS = ["LUT", "FF", "carry", "DSP", "BRAM", "LUTRAM"]
 
 
 def command(argv) -> str:
-    exe = pathlib.Path(sys.executable)
-    try:
-        exe_text = str(exe.relative_to(pathlib.Path.cwd()))
-    except ValueError:
-        exe_text = "python"
-    return shlex.join([exe_text, "benchmarks/synth_table.py", *(sys.argv[1:] if argv is None else argv)])
+    return benchlib.command("synth_table.py", argv)
 
 
 def ratio(value: int, base: int | None) -> str:
@@ -120,11 +115,7 @@ def main(argv=None) -> None:
     if missing:
         lines += ["", "Not synthesized:"] + [f"- {m}" for m in dict.fromkeys(missing)]
     lines += ["", NOTES]
-    text = "\n".join(lines) + "\n"
-    out = pathlib.Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    print(text)
+    benchlib.write_report(args.out, lines)
 
 
 if __name__ == "__main__":
