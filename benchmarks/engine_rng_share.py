@@ -16,6 +16,8 @@ import sys
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+import benchlib  # noqa: E402
+from zoforge import atomic  # noqa: E402
 from zoforge.gen.engine_rng import RngUnitSpec  # noqa: E402
 from zoforge.golden.spec import parse  # noqa: E402
 from zoforge.synth import synthesize, yosys_version  # noqa: E402
@@ -52,8 +54,8 @@ def main() -> None:
                 print(lanes, chain, fam, {k: (v["LUT"], v["FF"]) for k, v in row.items()}, flush=True)
 
     lines = ["# RNG subsystem: share of the engine, and PeZO against Gaussian at equal throughput", "",
-             "Command: `python benchmarks/engine_rng_share.py` "
-             f"({time.perf_counter() - t0:.0f} s with a warm synthesis cache); Yosys {yosys_version()}.", "",
+             f"Command: `{benchlib.command('engine_rng_share.py')}` "
+             f"({time.perf_counter() - t0:.0f} s; synthesis results are cached); Yosys {yosys_version()}.", "",
              "Every chain delivers `lanes` 16-bit numbers per cycle. *source*: the chain alone (`zoforge synth "
              "<preset>`); *RNG unit*: the source plus the seed vector register, the one-lane-per-cycle seed "
              "derivation (a jump-matrix XOR network) and the restart logic (`zoforge/gen/engine_rng.py`), i.e. "
@@ -92,12 +94,19 @@ def main() -> None:
                     cells.append(f"{pct(pu['LUT'], gu['LUT'])} / {pct(pu['FF'], gu['FF'])}")
                 lines.append(f"| `{p + suffix}` | {fam} | " + " | ".join(cells) + " |")
         lines.append("")
-    lines += ["Notes: DSP and BRAM are not in the LUT/FF ratios: the Gaussian chains spend a DSP per lane (CLT "
+    lines += ["Notes: the PeZO pool and rotate chains here use `scale=norm`, a runtime scale factor applied by "
+              "a gated shift-and-add tree per lane (`zoforge/gen/scale.py`); it costs about as many LUTs as the CLT4 "
+              "adder trees, which is why their LUT savings are small while their FF savings are large. The "
+              "constant-scale uniform chain (`pezo-uniform`, sqrt(3) folded into shifts) shows the LUT saving of "
+              "uniform numbers themselves. ECP5 LUT counts of XOR-heavy blocks depend on context (ABC): e.g. "
+              "`clt12-x4`'s RNG unit alone maps to more LUTs than the engine that contains it, and `pezo-rotate`'s "
+              "source alone to more than its RNG unit; prefer the ice40 and xc7 rows for ratios. "
+              "DSP and BRAM are not in the LUT/FF ratios: the Gaussian chains spend a DSP per lane (CLT "
               "scale, ICDF slope) and the ICDF a ROM, the pool a BRAM (SB_RAM40_4K, DP16KD or RAMB18). The paper's "
               "device, tool and Gaussian baseline are not public (research/pezo.md section 6), so the comparison is "
               "against our own baselines.", ""]
-    OUT.write_text("\n".join(lines))
-    OUT.with_suffix(".json").write_text(json.dumps(data, indent=1))
+    benchlib.write_report(OUT, lines)
+    atomic.write_text(OUT.with_suffix(".json"), json.dumps(data, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import sys
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+import benchlib  # noqa: E402
 from zoforge.gen.engine_rng import RngUnitSpec  # noqa: E402
 from zoforge.golden.spec import parse  # noqa: E402
 from zoforge.synth import place_and_route, synthesize, yosys_version  # noqa: E402
@@ -82,10 +83,10 @@ def main(presets=PRESETS) -> None:
                 fmax_rows.append(f"| `{name}` | {fam} | failed: {str(e).splitlines()[0][:80]} | - |")
             print(fmax_rows[-1], flush=True)
 
-    cmd = "python benchmarks/engine_synth.py" + ("" if list(presets) == PRESETS else " " + " ".join(presets))
-    text = "\n".join([
+    benchlib.write_report(OUT, [
         "# Engine synthesis: resources per family and Fmax", "",
-        f"Command: `{cmd}` ({time.perf_counter() - t_all:.0f} s; results are cached by zoforge.synth).", "",
+        f"Command: `{benchlib.command('engine_synth.py')}` ({time.perf_counter() - t_all:.0f} s; results are "
+        "cached by zoforge.synth, the seconds columns are those of the run that filled the cache).", "",
         f"Yosys: {yosys_version()}; commands `synth_ice40 -dsp`, `synth_ecp5`, `synth_xilinx -family xc7 -noiopad` "
         "(out of context, so xc7 FF counts exclude I/O registers). ice40 BRAM = SB_RAM40_4K (4 Kbit), ecp5 BRAM = "
         "DP16KD (18 Kbit), xc7 BRAM = RAMB18/36 primitives. `mult` = multipliers in the design (MAC array + update "
@@ -99,8 +100,7 @@ def main(presets=PRESETS) -> None:
         "memories' glue).", "",
         "| preset | block | LUT | FF | carry | DSP | BRAM |", "|---|---|---|---|---|---|---|", *blocks, "",
         "## Fmax (nextpnr, through zoforge.synth's 4-pin wrapper)", "",
-        "| preset | family (device) | Fmax MHz | seconds |", "|---|---|---|---|", *fmax_rows, ""])
-    OUT.write_text(text)
+        "| preset | family (device) | Fmax MHz | seconds |", "|---|---|---|---|", *fmax_rows])
 
 
 if __name__ == "__main__":

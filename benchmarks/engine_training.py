@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+import benchlib  # noqa: E402
 from zoforge.golden.engine_model import EngineModel  # noqa: E402
 from zoforge.golden.spec import parse  # noqa: E402
 from zoforge.host.engine_client import EngineClient  # noqa: E402
@@ -44,7 +45,7 @@ def main(steps: int = 400) -> None:
     task = make_task(seed=1)
     base = parse(PRESET)
     lines = ["# ZO training through engine commands (golden engine)", "",
-             f"Command: `python benchmarks/engine_training.py {steps}`", "",
+             f"Command: `{benchlib.command('engine_training.py')}`", "",
              f"Engine `{PRESET}` = `{base}`.",
              "Task: 8 standardized features, 4 Gaussian classes (centres 2.0 from the origin), 512 train / 512 test "
              "examples (`make_task(seed=1)`). Each step: SEED, SCALE (norm chains), PERTURB +1, FORWARD, PERTURB -2, "
@@ -97,7 +98,7 @@ def main(steps: int = 400) -> None:
               "distinct numbers (rotated), so each step perturbs a 1/8-dimensional subspace and this small model "
               "trains far slower; more generators or a shorter hold (spec parameters `gens`, `hold`) trade RNG logic "
               "for that.", ""]
-    OUT.write_text("\n".join(lines))
+    benchlib.write_report(OUT, lines)
 
 
 if __name__ == "__main__":
