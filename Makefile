@@ -33,6 +33,10 @@ bench: $(XSTAMP) sysdeps
 	$(PY) benchmarks/sim_throughput.py
 	$(PY) benchmarks/host_step_time.py
 	$(PY) benchmarks/zo_quality.py
+	$(PY) benchmarks/engine_training.py
+	$(PY) benchmarks/engine_synth.py
+	$(PY) benchmarks/engine_rng_share.py
+	$(PY) benchmarks/engine_rng_power.py
 
 lint: $(STAMP)
 	$(PY) -m compileall -q zoforge tests benchmarks
