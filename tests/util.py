@@ -6,6 +6,9 @@ import math
 
 import numpy as np
 
+import pytest
+
+from zoforge.golden.spec import SpecError, parse
 from zoforge.sim.compare import describe, mismatches
 from zoforge.sim.pysim import collect
 
@@ -35,3 +38,13 @@ def check_pysim(spec, *, numbers: int = MIN_OUTPUTS, backpressure: float = 0.3, 
                   reseed_at={split: spec.seed_vector(reseed)})
     assert_equal_streams(spec.golden(split), got[:split], f"{spec} before reseed")
     assert_equal_streams(spec.golden(count - split, seed=reseed), got[split:], f"{spec} after reseed")
+
+
+def assert_spec_error(text: str, words) -> None:
+    """Parsing ``text`` fails with a one-line SpecError containing every one of ``words``."""
+    with pytest.raises(SpecError) as info:
+        parse(text)
+    message = str(info.value)
+    assert "\n" not in message
+    for word in words:
+        assert word in message, message

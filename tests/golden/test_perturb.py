@@ -5,10 +5,12 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+
 from hypothesis import assume, given, settings, strategies as st
 
 from zoforge.golden.perturb import PerturbSpec, perturb_codes
 from zoforge.golden.spec import SpecError, parse
+from tests.util import assert_spec_error
 
 
 def random_codes(rng, fmt, shape):
@@ -100,9 +102,4 @@ def test_defaults_presets_and_formats():
     ("perturb:lanes=0", ["lanes=0", "[1, 64]"]),
 ])
 def test_invalid_specs_name_the_parameter(text, words):
-    with pytest.raises(SpecError) as info:
-        parse(text)
-    message = str(info.value)
-    assert "\n" not in message
-    for word in words:
-        assert word in message, message
+    assert_spec_error(text, words)

@@ -2,7 +2,9 @@
 
 import pytest
 
+
 from zoforge.golden.spec import SpecError, kinds, parse, presets
+from tests.util import assert_spec_error
 
 DESIGN_EXAMPLES = ["lfsr:width=32,lanes=8", "gaussian:method=clt,n=4,lanes=8,bits=16",
                    "pezo:reuse=pool,pool=4096,lanes=8,bits=16,scale=norm"]
@@ -51,12 +53,7 @@ def test_design_examples_parse_as_written(text):
     ("uniform:bits=20,width=16", ["bits=20", "width=16"]),
 ])
 def test_malformed_and_invalid_strings(text, words):
-    with pytest.raises(SpecError) as info:
-        parse(text)
-    message = str(info.value)
-    assert "\n" not in message
-    for word in words:
-        assert word in message, message
+    assert_spec_error(text, words)
 
 
 def bad_values(allowed):

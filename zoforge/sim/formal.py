@@ -56,8 +56,9 @@ def sby_available() -> str | None:
 class _Driven(Elaboratable):
     """The block with every input free in every cycle (AnySeq)."""
 
-    def __init__(self, component):
-        self.dut = component
+    def __init__(self, spec, component=None):
+        self.spec = spec
+        self.dut = component if component is not None else spec.create()
 
     def drive(self, m: Module):
         dut = self.dut
@@ -70,10 +71,6 @@ class _Driven(Elaboratable):
 class LockupProps(_Driven):
     """Assert: every lane word (the LFSR state, which ``o.payload`` shows) is non-zero."""
 
-    def __init__(self, spec, component=None):
-        super().__init__(component if component is not None else spec.create())
-        self.spec = spec
-
     def elaborate(self, platform):
         m = Module()
         dut = self.drive(m)
@@ -84,10 +81,6 @@ class LockupProps(_Driven):
 
 class ReseedCover(_Driven):
     """Cover: a reseed loads its non-zero words; a zero word restores the lane's reset state."""
-
-    def __init__(self, spec, component=None):
-        super().__init__(component if component is not None else spec.create())
-        self.spec = spec
 
     def elaborate(self, platform):
         m = Module()
