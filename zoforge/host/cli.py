@@ -133,6 +133,30 @@ def _add_training(p) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def _hidden(text: str) -> list[int]:
+    from ..cli import UsageError
+    try:
+        sizes = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        sizes = [0]
+    if any(not 1 <= v <= 4096 for v in sizes):
+        raise UsageError(f"--hidden={text!r} is not a list of layer sizes; give integers in [1, 4096] separated "
+                         f"by commas, or '' for a linear classifier")
+    return sizes
+
+
+def _add_device(p) -> None:
+    p.add_argument("--device", metavar="DEVICE", help="train in an engine instead of GPT-2 in numpy: golden "
+                   "(the golden model), sim:BOARD (the board top in simulation, UART included) or BOARD:PORT "
+                   "(a flashed board, e.g. icebreaker:/dev/ttyUSB1)")
+    p.add_argument("--engine", metavar="SPEC", help="with --device: the engine spec (default: the board's preset; "
+                   "golden: engine-s); must be what the board was built with")
+    p.add_argument("--link", metavar="SPEC", help="with --device: the link spec (default: the board's; sim uses "
+                   "divisor=4)")
+    p.add_argument("--hidden", type=_hidden, metavar="N,N", help="with --device: hidden layer sizes (default none: "
+                   "a linear classifier)")
+
+
 # ---- commands -------------------------------------------------------------------------------------
 
 def _usage_errors():
@@ -194,8 +218,61 @@ def _run_training(args, opts, given) -> int:
 
 
 def cmd_train(args) -> int:
+    if args.device is not None:
+        return _run_on_device(args)
+    for option in ("engine", "link", "hidden"):
+        if getattr(args, option) is not None:
+            raise _usage_errors()[0](f"--{option} applies with --device (training in an engine)")
     opts, given = _options(args)
     return _run_training(args, opts, given)
+
+
+# Options of GPT-2 training that have no meaning for the engine's own small network.
+_NOT_ON_DEVICE = ("init", "tokenizer", "matmul", "threads", "task", "data", "template", "labels", "val_fraction",
+                  "seq", "eval_batches", "model", "perturb", "pool_refresh", "lr_schedule", "warmup", "eps",
+                  "queries", "weight_decay", "betas", "grad_clip", "checkpoint_interval")
+
+
+def _run_on_device(args) -> int:
+    from .board_link import LinkError
+    from .device import DeviceError, open_device
+    from .engine_client import EngineError, SpecMismatch
+    from .engine_run import EngineRunOptions, run_engine_training
+    UsageError = _usage_errors()[0]
+    for option in _NOT_ON_DEVICE:
+        if getattr(args, option, None) is not None:
+            raise UsageError(f"--{option.replace('_', '-')} does not apply with --device={args.device}: the engine "
+                             f"trains its own small network (options: --engine, --link, --hidden, --steps, --lr, "
+                             f"--batch, --seed, --eval-interval, -o)")
+    if args.optimizer not in (None, "pezo"):
+        raise UsageError(f"--optimizer={args.optimizer} with --device: an engine trains by ZO with its own RNG "
+                         f"chain (pezo)")
+    if args.resume:
+        raise UsageError("--resume is not available with --device (runs are short; start again)")
+    given = {k: getattr(args, k) for k in ("steps", "lr", "batch", "seed", "eval_interval", "hidden", "out")
+             if getattr(args, k) is not None}
+    opts = EngineRunOptions(**given, progress=not args.no_progress)
+    if "out" not in given:
+        opts.out = "runs/" + args.device.replace(":", "-").replace("/", "_")
+    try:
+        device = open_device(args.device, engine=args.engine, link=args.link)
+    except (DeviceError, SpecMismatch) as e:
+        raise UsageError(str(e)) from None
+    try:
+        result = run_engine_training(device, opts)
+    except (LinkError, EngineError) as e:
+        raise UsageError(str(e)) from None
+    except ValueError as e:                  # the network does not fit the engine (layout)
+        raise UsageError(str(e)) from None
+    finally:
+        device.close()
+    first, last = result["first"], result["last"]
+    link = result["link"]
+    shown = f"; link {link.frames} frames, {link.resent} resent" if link is not None else ""
+    print(f"done: {result['steps']} steps on {args.device} in {result['seconds']:.1f} s; loss {first['loss']:.4f} -> "
+          f"{last['loss']:.4f}, accuracy {first['accuracy']:.3f} -> {last['accuracy']:.3f}{shown}; "
+          f"weights {result['weights']}")
+    return 0
 
 
 def cmd_pretrain(args) -> int:
@@ -269,10 +346,12 @@ def cmd_sample(args) -> int:
 
 
 def add_host_parsers(sub, parser_class) -> None:
-    s = sub.add_parser("train", help="fine-tune or train GPT-2 in numpy: AdamW, MeZO or PeZO (hardware-exact z)")
+    s = sub.add_parser("train", help="fine-tune or train GPT-2 in numpy: AdamW, MeZO or PeZO (hardware-exact z); "
+                                     "with --device, train a small network inside an engine")
     _add_model(s)
     _add_data(s)
     _add_training(s)
+    _add_device(s)
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("pretrain", help="train the project's own base model from scratch on Python's "

@@ -10,6 +10,8 @@ EngineClient(link, spec)
   seed(value), start(row), scale(q)
   perturb(s, count), update(c, count)
   forward(base, rows, X) -> (n, rows) int64 sums
+  LOAD, READ and FORWARD are split into several commands when the link limits one frame
+  (``link.max_command`` / ``link.max_response`` bytes); the results are the same.
   .overflow         bit 7 of the last status byte (an overflow counter is non-zero)
 EngineError         a command was answered with an error code (``.code``, ``.command``)
 SpecMismatch        the engine's spec hash is not the host's
@@ -40,6 +42,15 @@ class EngineClient:
     def __init__(self, link, spec):
         self.link, self.spec = link, spec
         self.overflow = False
+        self.max_command = getattr(link, "max_command", None) or 1 << 62
+        self.max_response = getattr(link, "max_response", None) or 1 << 62
+
+    def _per_frame(self, fixed: int, per_item: int, limit: int, what: str) -> int:
+        """How many items of ``per_item`` bytes fit in a frame of ``limit`` bytes after ``fixed``."""
+        n = (limit - fixed) // per_item
+        if n < 1:
+            raise ValueError(f"engine: one {what} needs {fixed + per_item} bytes; the link carries {limit}")
+        return n
 
     def call(self, command: bytes) -> bytes:
         """Send one command; return its response data (after the status byte)."""
@@ -78,10 +89,17 @@ class EngineClient:
 
     # ---- weights ----
     def load(self, addr: int, words) -> None:
-        self.call(P.load(self.spec, addr, words))
+        words = np.asarray(words, dtype=np.int64).reshape(-1, self.spec.lanes)
+        step = self._per_frame(1 + P.arg_bytes(self.spec, Op.LOAD), self.spec.lanes * self.spec.w_bytes,
+                               self.max_command, "LOAD word")
+        for at in range(0, len(words), step):
+            self.call(P.load(self.spec, addr + at, words[at:at + step]))
 
     def read(self, addr: int, count: int) -> np.ndarray:
-        return P.decode_words(self.spec, self.call(P.read(self.spec, addr, count)))
+        step = self._per_frame(1, self.spec.lanes * self.spec.w_bytes, self.max_response, "READ word")
+        parts = [P.decode_words(self.spec, self.call(P.read(self.spec, addr + at, min(step, count - at))))
+                 for at in range(0, count, step)]
+        return np.concatenate(parts) if parts else np.zeros((0, self.spec.lanes), dtype=np.int64)
 
     # ---- random numbers ----
     def seed(self, value: int) -> None:
@@ -101,7 +119,24 @@ class EngineClient:
         self.call(P.update(self.spec, c, count))
 
     def forward(self, base: int, rows: int, X) -> np.ndarray:
+        spec = self.spec
         X = np.asarray(X, dtype=np.int64)
         X = X[None, :] if X.ndim == 1 else X
-        data = self.call(P.forward(self.spec, base, rows, X))
-        return P.decode_forward(self.spec, data, len(X), rows)
+        n, cols = X.shape
+        kw = -(-cols // spec.lanes)
+        # Rows per command so that one group of ``batch`` vectors answers within a frame, then vectors
+        # per command in whole groups, within both limits.
+        rows_step = self._per_frame(1, spec.batch * spec.acc_bytes, self.max_response, "FORWARD row")
+        out = np.zeros((n, rows), dtype=np.int64)
+        for r in range(0, rows, rows_step):
+            m = min(rows_step, rows - r)
+            by_rsp = self._per_frame(1, m * spec.acc_bytes, self.max_response, "FORWARD vector")
+            by_cmd = self._per_frame(1 + P.arg_bytes(spec, Op.FORWARD), cols * spec.a_bytes, self.max_command,
+                                     "FORWARD vector")
+            step = min(by_rsp, by_cmd)
+            step = step - step % spec.batch if step >= spec.batch else step
+            for v in range(0, n, step):
+                part = X[v:v + step]
+                data = self.call(P.forward(spec, base + r * kw, m, part))
+                out[v:v + len(part), r:r + m] = P.decode_forward(spec, data, len(part), m)
+        return out
