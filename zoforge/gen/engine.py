@@ -21,6 +21,9 @@ Structure (one level of submodules, for simulation speed):
   weight word by the chunk of every vector (the MAC array's rows). Sums leave as they complete.
 * Every response starts through a serializer of ``tx_bytes`` bytes: a register that shifts out one
   byte per transfer and accepts the next piece when its last byte leaves.
+* ``idle`` is high when the decoder waits for an opcode and the serializer is empty: once the last
+  byte of a command has been taken, the command's response is complete at the first later cycle
+  with ``idle`` high (how the board link knows where a response ends without parsing it).
 
 Members: :class:`Engine`.
 """
@@ -54,13 +57,15 @@ class Engine(wiring.Component):
     rsp : Out(stream.Signature(8))
         Response bytes, equal to :class:`~zoforge.golden.engine_model.EngineModel`'s for the same
         commands whatever the gaps on either stream.
+    idle : Out(1)
+        The decoder is waiting for an opcode and no response byte is left to send.
     tx_bytes : int
         Width of the response serializer in bytes (the largest piece sent at once).
     """
 
     def __init__(self, spec):
         self.spec = spec
-        super().__init__({"cmd": In(stream.Signature(8)), "rsp": Out(stream.Signature(8))})
+        super().__init__({"cmd": In(stream.Signature(8)), "rsp": Out(stream.Signature(8)), "idle": Out(1)})
 
     @property
     def tx_bytes(self) -> int:
@@ -202,7 +207,7 @@ class Engine(wiring.Component):
 
         with m.FSM():
             with m.State("OP"):
-                m.d.comb += self.cmd.ready.eq(1)
+                m.d.comb += [self.cmd.ready.eq(1), self.idle.eq(tx_left == 0)]
                 with m.If(got):
                     m.d.sync += [op.eq(byte), argi.eq(0), n_cmd.eq(n_cmd + 1)]
                     with m.If(nargs_of(byte) == 0):

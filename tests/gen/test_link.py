@@ -1,0 +1,197 @@
+# amaranth: UnusedElaboratable=no
+"""The board link gateware in front of the real engine sends exactly the golden LinkModel's bytes
+on random engine sessions whose frames are damaged on the way: bit flips, truncated frames, bad
+escapes, oversize frames, empty frames, noise, retries (answered from the kept copy, not executed
+again: the engine's STATUS counters equal the golden ones), a reused seq with a new command, and
+responses longer than the response buffer. Its executed/dropped pulses count what the model counts.
+Frames that arrive while the link is busy are dropped (the model has no such case)."""
+
+import numpy as np
+import pytest
+from amaranth.hdl import Module
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from zoforge.gen.engine import Engine
+from zoforge.gen.link import Link
+from zoforge.golden import engine_protocol as P
+from zoforge.golden.engine_model import EngineModel
+from zoforge.golden.engine_protocol import Op
+from zoforge.golden.engine_sessions import random_session
+from zoforge.golden.link import END, ESC, LinkModel, LinkSpec, frame
+from zoforge.golden.spec import parse
+from zoforge.sim.bytestream import ByteStreamSim
+
+SMALL = "engine:rng=pezo-pool-x2,words=64,max_cols=16"
+
+
+class LinkedEngine(wiring.Component):
+    """Link + Engine with the link's UART-side streams as ports; counts the status pulses."""
+
+    def __init__(self, engine_spec, link_spec):
+        self.engine_spec, self.link_spec = engine_spec, link_spec
+        super().__init__({"rx": In(stream.Signature(8)), "tx": Out(stream.Signature(8)),
+                          "executed": Out(16), "dropped": Out(16)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.link = link = Link(self.link_spec)
+        m.submodules.engine = engine = Engine(self.engine_spec)
+        wiring.connect(m, wiring.flipped(self.rx), link.rx)
+        wiring.connect(m, link.tx, wiring.flipped(self.tx))
+        wiring.connect(m, link.cmd, engine.cmd)
+        wiring.connect(m, engine.rsp, link.rsp)
+        m.d.comb += link.engine_idle.eq(engine.idle)
+        with m.If(link.executed):
+            m.d.sync += self.executed.eq(self.executed + 1)
+        with m.If(link.dropped):
+            m.d.sync += self.dropped.eq(self.dropped + 1)
+        return m
+
+
+class Bench:
+    """The gateware and the golden link side by side; ``send`` feeds both the same wire bytes and
+    checks that the gateware answers with the model's bytes."""
+
+    def __init__(self, engine_spec, link_spec, prob=1.0, seed=0):
+        self.model = LinkModel(EngineModel(engine_spec), link_spec)
+        self.dut = LinkedEngine(engine_spec, link_spec)
+        self.sim = ByteStreamSim(self.dut, sink="rx", source="tx", valid_prob=prob, ready_prob=prob, rng_seed=seed)
+        self.counts = {"executed": 0, "dropped": 0}
+
+        async def watch(ctx):
+            async for executed, dropped in ctx.changed(self.dut.executed, self.dut.dropped):
+                self.counts = {"executed": executed, "dropped": dropped}
+        self.sim.sim.add_testbench(watch, background=True)
+
+    def send(self, wire: bytes, what: str = "") -> bytes:
+        expected = self.model.feed(wire)
+        got = self.sim.exchange(wire, lambda rx: len(rx) >= len(expected), max_cycles=200_000)
+        assert got == expected, f"{what}: sent {wire[:24].hex()}... expected {expected[:40].hex()} got {got[:40].hex()}"
+        return got
+
+    def finish(self):
+        self.sim.run(200)                    # nothing more comes out, every byte was taken
+        assert self.sim.exchange(b"", lambda rx: True) == b"" and self.sim.pending == 0
+        c = self.model.counters
+        assert self.counts == {"executed": c.frames, "dropped": c.dropped}
+        return c
+
+
+def damaged(kind: str, wire: bytes, rng, link_spec) -> bytes:
+    """One damaged transmission (the host then sends ``wire`` again)."""
+    inner = int(rng.integers(1, len(wire) - 1))              # a position between the two ENDs
+    if kind == "flip":
+        out = bytearray(wire)
+        out[int(rng.integers(0, len(wire)))] ^= 1 << int(rng.integers(8))
+        return bytes(out)
+    if kind == "truncated":
+        return wire[:inner] + bytes([END])
+    if kind == "bad_escape":
+        return wire[:inner] + bytes([ESC, int(rng.choice([0x00, 0x41, ESC, 0xFF]))]) + wire[inner:]
+    if kind == "oversize":                                   # CRC intact, one byte too long
+        return frame(wire[1] if wire[1] != ESC else 0, bytes(rng.integers(0, 256, link_spec.max_command + 1,
+                                                                          dtype=np.uint8)))
+    if kind == "empty":
+        return bytes([END, END, END])
+    if kind == "noise":                                      # bytes before the opening END
+        return bytes(rng.integers(1, 0xC0, int(rng.integers(1, 6)), dtype=np.uint8))
+    if kind == "short":
+        return frame(0, b"")[:-3] + bytes([END])              # seq and one CRC byte
+    raise ValueError(kind)
+
+
+KINDS = ["flip", "truncated", "bad_escape", "oversize", "empty", "noise", "short"]
+
+
+def run_session(engine_spec, link_spec, seed, *, commands=20, max_words=16, prob=1.0):
+    rng = np.random.default_rng(seed)
+    bench = Bench(engine_spec, link_spec, prob, seed)
+    cmds = random_session(engine_spec, rng, commands, max_words) + [bytes([Op.STATUS])]
+    seq = int(rng.integers(256))
+    for i, cmd in enumerate(cmds):
+        roll = rng.random()
+        if roll < 0.1 and i:
+            seq -= 1                                         # a reused seq with a new command runs
+        wire = frame(seq, cmd)
+        if roll < 0.5:
+            kind = KINDS[int(rng.integers(len(KINDS)))]
+            bench.send(damaged(kind, wire, rng, link_spec), f"command {i} {kind}")
+        bench.send(wire, f"command {i}")
+        if rng.random() < 0.25:
+            bench.send(wire, f"command {i} retry")             # the answer was lost: the same frame again
+        seq = (seq + 1) & 0xFF
+    c = bench.finish()
+    assert c.retries > 0 and c.dropped > 0
+    return bench
+
+
+def test_buffer_limits_are_exact():
+    """A body of n PINGs (n commands in one frame) answers n status bytes: the longest command frame
+    is taken and one byte more is dropped; a response of rsp_bytes is whole and one byte more is cut."""
+    link = LinkSpec(cmd_bytes=128, rsp_bytes=64)
+    bench = Bench(parse(SMALL), link)
+    for seq, n in enumerate([link.max_command, link.max_command + 1, 64, 65, 63]):
+        bench.send(frame(seq, bytes([Op.PING]) * n), f"{n} PINGs")
+    c = bench.finish()
+    assert (c.frames, c.dropped) == (4, 1)
+
+
+def test_long_response_is_cut_at_rsp_bytes():
+    spec = parse(SMALL)
+    read = P.read(spec, 0, 20)
+    full = EngineModel(spec).transact(read)
+    assert len(full) == 81
+    bench = Bench(spec, LinkSpec(cmd_bytes=64, rsp_bytes=64), prob=0.8)
+    assert bench.send(frame(5, read)) == frame(5, full[:64])
+    assert bench.send(frame(5, read)) == frame(5, full[:64])      # and the cut copy is what a retry gets
+    bench.finish()
+
+
+@pytest.mark.parametrize("prob", [1.0, 0.5])
+def test_engine_s_sessions_equal_golden(prob):
+    run_session(parse("engine-s"), LinkSpec(cmd_bytes=512, rsp_bytes=512), seed=1 if prob == 1 else 2,
+                commands=40, max_words=48, prob=prob)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_small_buffers_drop_long_commands_and_cut_long_responses(seed):
+    """cmd_bytes=64 drops the session's first LOAD (20 words) as oversize; rsp_bytes=64 cuts the
+    final read-back (1 + 80 bytes)."""
+    spec = parse(SMALL)
+    link = LinkSpec(cmd_bytes=64, rsp_bytes=64)
+    assert len(P.read(spec, 0, 20)) <= link.max_command < len(P.load(spec, 0, np.zeros((20, 2), int)))
+    run_session(spec, link, seed, commands=16, max_words=20, prob=0.7)
+
+
+def test_retry_is_answered_from_the_copy_not_executed_again():
+    spec = parse(SMALL)
+    bench = Bench(spec, LinkSpec(cmd_bytes=128, rsp_bytes=64))
+    bench.send(frame(0, bytes([Op.PING])))
+    status = frame(1, bytes([Op.STATUS]))
+    first = bench.send(status)
+    assert bench.send(status) == first                   # counters unchanged: not run again
+    assert bench.send(frame(1, bytes([Op.PING]))) != first
+    after = bench.send(frame(2, bytes([Op.STATUS])))
+    assert after[3] == 4                                   # commands: PING, STATUS, PING, STATUS (LE u32)
+    bench.finish()
+
+
+def test_frames_arriving_while_busy_are_dropped():
+    spec = parse(SMALL)
+    link = LinkSpec(cmd_bytes=128, rsp_bytes=128)
+    golden = LinkModel(EngineModel(spec), link)
+    bench = Bench(spec, link)
+    read, ping = frame(7, P.read(spec, 0, 16)), frame(8, bytes([Op.PING]))
+    # The read's answer (67 bytes) takes longer than the ping takes to arrive: the ping is lost.
+    got = bench.sim.exchange(read + ping, lambda rx: len(rx) >= 2 and rx[-1] == END, max_cycles=10_000)
+    assert got == golden.feed(read)
+    bench.sim.run(50)
+    assert bench.counts == {"executed": 1, "dropped": 1} and bench.sim.exchange(b"", lambda rx: True) == b""
+    # An opening END that arrives while busy is harmless: the rest of the frame is received after.
+    got = bench.sim.exchange(read + bytes([END]), lambda rx: len(rx) >= 2 and rx[-1] == END, max_cycles=10_000)
+    assert got == golden.feed(read)                        # a retry of the read: the same answer
+    got = bench.sim.exchange(ping[1:], lambda rx: len(rx) >= 2 and rx[-1] == END, max_cycles=10_000)
+    assert got == golden.feed(ping)
+    bench.sim.run(50)
+    assert bench.counts == {"executed": 2, "dropped": 1}
