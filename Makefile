@@ -37,6 +37,8 @@ bench: $(XSTAMP) sysdeps
 	$(PY) benchmarks/engine_synth.py
 	$(PY) benchmarks/engine_rng_share.py
 	$(PY) benchmarks/engine_rng_power.py
+	$(PY) benchmarks/board_builds.py
+	$(PY) benchmarks/board_training.py
 
 lint: $(STAMP)
 	$(PY) -m compileall -q zoforge tests benchmarks
