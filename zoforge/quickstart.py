@@ -22,7 +22,8 @@ BASELINES = ["gaussian:method=clt,n=4,lanes=8,bits=16", "gaussian:method=icdf,la
 FAMILY = "ecp5"
 SIM_WORDS = 2000
 STAT_NUMBERS = 400_000
-STEPS = 7
+BOARD_STEPS = 5
+STEPS = 8
 
 
 def _step(n: int, text: str) -> None:
@@ -94,8 +95,11 @@ def run(output: str) -> int:
     synthesis = _Synthesis(specs)
     synthesis.start()
 
-    host_lines = _host(out, verilog)
-    lines += host_lines
+    lines += _host(out, verilog)
+    board_lines, board_ok = _board(out)
+    lines += board_lines
+    if not board_ok:
+        return 1
 
     _step(STEPS, "report")
     synthesis.join()
@@ -113,6 +117,34 @@ def run(output: str) -> int:
     atomic.write_text(report, "\n".join(lines) + "\n")
     print(f"report written to {report} [{time.perf_counter() - t_start:.0f} s in all]")
     return 0
+
+
+def _board(out: pathlib.Path) -> tuple[list[str], bool]:
+    """Step 7: ZO training steps through the simulated iCEBreaker (board top with its UART, driven by
+    the host link driver) next to the golden engine; the weights must agree bit for bit."""
+    from .host.device import open_device
+    from .host.engine_run import EngineRunOptions, run_engine_training
+
+    _step(7, f"hardware in the loop, simulated: {BOARD_STEPS} ZO steps of a small classifier inside the "
+             "iCEBreaker's engine (board top with UART in the Amaranth simulator) vs the golden engine")
+    t0 = time.perf_counter()
+    results = {}
+    for name in ("sim:icebreaker", "golden"):
+        device = open_device(name, engine="engine-s")
+        try:
+            opts = EngineRunOptions(steps=BOARD_STEPS, batch=8, eval_interval=0, progress=False,
+                                    out=str(out / "board" / name.replace(":", "-")))
+            results[name] = run_engine_training(device, opts)
+        finally:
+            device.close()
+    sim, golden = results["sim:icebreaker"], results["golden"]
+    same = bool(np.array_equal(sim["codes"], golden["codes"]))
+    link = sim["link"]
+    text = (f"loss {sim['first']['loss']:.4f} -> {sim['last']['loss']:.4f}, {link.frames} frames over the "
+            f"simulated UART; weights {'bit-identical to' if same else 'DIFFER from'} the golden engine")
+    print(f"      {'OK' if same else 'FAIL'}: {text} [{time.perf_counter() - t0:.0f} s]")
+    return ["", "## Simulated board", "", f"{BOARD_STEPS} ZO steps through the simulated iCEBreaker (engine-s): "
+            f"{text}. Build the real one with `zoforge build --board icebreaker`."], same
 
 
 def _host(out: pathlib.Path, verilog: list[pathlib.Path]) -> list[str]:

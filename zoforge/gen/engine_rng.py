@@ -10,7 +10,7 @@ of one per lane, and the host sends 8 bytes instead of the whole vector.
 from __future__ import annotations
 
 from amaranth.hdl import Cat, Module, Signal, unsigned
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .common import gf2_apply

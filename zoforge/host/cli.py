@@ -256,7 +256,7 @@ def _run_on_device(args) -> int:
         opts.out = "runs/" + args.device.replace(":", "-").replace("/", "_")
     try:
         device = open_device(args.device, engine=args.engine, link=args.link)
-    except (DeviceError, SpecMismatch) as e:
+    except (DeviceError, SpecMismatch, LinkError) as e:
         raise UsageError(str(e)) from None
     try:
         result = run_engine_training(device, opts)

@@ -89,9 +89,13 @@ def open_device(device: str, *, engine: str | None = None, link: str | None = No
         transport = RecordingTransport(transport, record, device=device, engine=str(spec), link=str(link_spec))
     from .board_link import FrameLink
     frames = FrameLink(transport, spec, link_spec, clock_hz=board.clock_hz, latency=latency)
-    frames.connect()
-    client = EngineClient(frames, spec)
-    client.check_spec()
+    try:
+        frames.connect()
+        client = EngineClient(frames, spec)
+        client.check_spec()
+    except BaseException:
+        frames.close()                      # the port is free again, and a recording is kept
+        raise
     return Device(device, client, board, frames)
 
 
