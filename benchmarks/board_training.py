@@ -16,15 +16,11 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import benchlib  # noqa: E402
 from zoforge.boards.registry import get_board  # noqa: E402
-from zoforge.boards.top import BoardTop  # noqa: E402
 from zoforge.golden import catalogue  # noqa: E402,F401
 from zoforge.golden.spec import parse  # noqa: E402
-from zoforge.host.board_link import FrameLink  # noqa: E402
-from zoforge.host.device import SIM_DIVISOR, Device, open_device  # noqa: E402
-from zoforge.host.engine_client import EngineClient  # noqa: E402
+from zoforge.host.device import SIM_DIVISOR, connect, link_latency, open_device, sim_transport  # noqa: E402
 from zoforge.host.engine_run import EngineRunOptions, run_engine_training  # noqa: E402
-from zoforge.host.transports import FaultyTransport, SimTransport  # noqa: E402
-from zoforge.sim.board_sim import BoardSim  # noqa: E402
+from zoforge.host.transports import FaultyTransport  # noqa: E402
 
 OUT = pathlib.Path(__file__).with_name("results") / "board_training.md"
 BOARD = get_board("icebreaker")
@@ -33,13 +29,10 @@ FAULT_RATE = 0.05
 
 def faulty_sim_device():
     spec, link = parse(BOARD.engine), BOARD.link.replace(divisor=SIM_DIVISOR)
-    sim = BoardSim(BoardTop(spec, link, clock_hz=BOARD.clock_hz), link.divisor)
-    transport = FaultyTransport(SimTransport(sim, BOARD.clock_hz), np.random.default_rng(1), p=FAULT_RATE)
-    frames = FrameLink(transport, spec, link, clock_hz=BOARD.clock_hz, latency=64 / BOARD.clock_hz)
-    frames.connect()
-    client = EngineClient(frames, spec)
-    client.check_spec()
-    return Device("sim:icebreaker (faulty link)", client, BOARD, frames), sim, transport
+    transport = FaultyTransport(sim_transport(BOARD, spec, link), np.random.default_rng(1), p=FAULT_RATE)
+    device = connect("sim:icebreaker (faulty link)", transport, spec, link, BOARD,
+                     latency=link_latency("sim", BOARD))
+    return device, transport.inner.sim, transport
 
 
 def train(device, steps, out):

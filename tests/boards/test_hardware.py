@@ -35,19 +35,15 @@ def board_client(name: str):
         return opened.client, opened.close
     if not fixture.exists():
         pytest.skip(f"no board (set ZOFORGE_BOARD) and no fixture {fixture.name}")
-    from zoforge.boards.registry import get_board
     from zoforge.golden.link import LinkSpec
-    from zoforge.host.board_link import FrameLink
+    from zoforge.host.device import connect, link_latency, parse_device
     from zoforge.host.fixtures import ReplayTransport, read_metadata
     meta = read_metadata(fixture)
     replay = ReplayTransport(fixture)
     spec, link = parse(meta["engine"]), parse(meta["link"])
     assert isinstance(link, LinkSpec)
-    board = get_board(meta["device"].split(":")[1] if meta["device"].startswith("sim:") else meta["device"].split(":")[0])
-    frames = FrameLink(replay, spec, link, clock_hz=board.clock_hz)
-    frames.connect()
-    client = EngineClient(frames, spec)
-    client.check_spec()
+    kind, board, _ = parse_device(meta["device"])
+    client = connect(meta["device"], replay, spec, link, board, latency=link_latency(kind, board)).client
 
     def finish():
         assert replay.finished, f"the host made {replay.at} of the {len(replay.calls)} recorded calls"

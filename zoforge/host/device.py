@@ -7,7 +7,9 @@
 
 Every device is checked on connect: its spec hash must be the host's (no silent mismatch).
 
-Members: :func:`open_device` -> :class:`Device`, :class:`DeviceError`, :data:`SIM_DIVISOR`.
+Members: :func:`open_device` -> :class:`Device`, :class:`DeviceError`, :data:`SIM_DIVISOR`; its parts
+:func:`parse_device`, :func:`link_latency`, :func:`sim_transport`, :func:`connect` (for tests and
+benchmarks that put something between the link and the board).
 """
 
 from __future__ import annotations
@@ -17,12 +19,17 @@ from dataclasses import dataclass
 from ..golden.spec import SpecError, parse
 from .engine_client import EngineClient
 
-__all__ = ["Device", "DeviceError", "open_device", "SIM_DIVISOR"]
+__all__ = ["Device", "DeviceError", "open_device", "parse_device", "link_latency", "sim_transport", "connect",
+           "SIM_DIVISOR"]
 
 #: UART clock cycles per bit of a simulated board. The boards run at 1 Mbaud (12 to 100 cycles per
 #: bit); simulating every one of those cycles in Python would make a training step take minutes, and
 #: the UART is correct at any divisor >= 4 (its tests run both).
 SIM_DIVISOR = 4
+#: Transport latency allowed for: a few cycles for the simulated board; USB serial adapters hold bytes
+#: for up to ~16 ms.
+SIM_LATENCY_CYCLES = 64
+SERIAL_LATENCY = 0.05
 
 
 class DeviceError(ValueError):
@@ -52,11 +59,56 @@ def _spec(text: str | None, default: str, kind: str, option: str):
     return spec
 
 
+def parse_device(device: str):
+    """(kind, board, port) of a board device string: ``("sim", board, None)`` for ``sim:BOARD``,
+    ``("serial", board, PORT)`` for ``BOARD:PORT``."""
+    from ..boards.registry import BOARDS, UnknownBoard, get_board
+    kind, sep, rest = device.partition(":")
+    if not sep or not rest:
+        raise DeviceError(f"--device={device!r} is not a device; use golden, sim:BOARD or BOARD:PORT "
+                          f"(boards: {'|'.join(BOARDS)})")
+    try:
+        board = get_board(rest if kind == "sim" else kind)
+    except UnknownBoard as e:
+        raise DeviceError(f"--device={device!r}: {e}") from None
+    return ("sim", board, None) if kind == "sim" else ("serial", board, rest)
+
+
+def link_latency(kind: str, board) -> float:
+    """Seconds of transport latency the link driver allows for on top of wire time and engine work."""
+    if kind == "sim":
+        return SIM_LATENCY_CYCLES / board.clock_hz
+    return SERIAL_LATENCY
+
+
+def sim_transport(board, spec, link_spec):
+    """The board top of ``spec`` and ``link_spec`` in Amaranth's simulator, as a transport."""
+    from ..boards.top import BoardTop
+    from ..sim.board_sim import BoardSim
+    from .transports import SimTransport
+    top = BoardTop(spec, link_spec, clock_hz=board.clock_hz)
+    return SimTransport(BoardSim(top, link_spec.divisor), board.clock_hz)
+
+
+def connect(name: str, transport, spec, link_spec, board, *, latency: float) -> Device:
+    """The link driver over ``transport``: sequence numbers resynchronised, the spec hash checked.
+    On failure the transport is closed (a port is freed, a recording kept)."""
+    from .board_link import FrameLink
+    frames = FrameLink(transport, spec, link_spec, clock_hz=board.clock_hz, latency=latency)
+    try:
+        frames.connect()
+        client = EngineClient(frames, spec)
+        client.check_spec()
+    except BaseException:
+        frames.close()
+        raise
+    return Device(name, client, board, frames)
+
+
 def open_device(device: str, *, engine: str | None = None, link: str | None = None,
                 record: str | None = None) -> Device:
     """Connect to ``device`` and check its spec. ``engine``/``link`` override the board's presets;
     ``record`` writes the exchange to a fixture file (see :mod:`zoforge.host.fixtures`)."""
-    from ..boards.registry import BOARDS, UnknownBoard, get_board
     from ..golden import catalogue  # noqa: F401  (registers the spec kinds)
     if device == "golden":
         if link:
@@ -66,42 +118,16 @@ def open_device(device: str, *, engine: str | None = None, link: str | None = No
         client = EngineClient(EngineModel(spec), spec)
         client.check_spec()
         return Device("golden", client)
-    kind, sep, rest = device.partition(":")
-    if not sep or not rest:
-        raise DeviceError(f"--device={device!r} is not a device; use golden, sim:BOARD or BOARD:PORT "
-                          f"(boards: {'|'.join(BOARDS)})")
-    try:
-        board = get_board(rest if kind == "sim" else kind)
-    except UnknownBoard as e:
-        raise DeviceError(f"--device={device!r}: {e}") from None
+    kind, board, port = parse_device(device)
     spec = _spec(engine, board.engine, "engine", "--engine")
     if kind == "sim":
         link_spec = _spec(link, str(board.link.replace(divisor=SIM_DIVISOR)), "link", "--link")
-        transport = _sim_transport(spec, link_spec, board.clock_hz)
-        latency = 64 / board.clock_hz
+        transport = sim_transport(board, spec, link_spec)
     else:
         link_spec = _spec(link, str(board.link), "link", "--link")
         from .transports import SerialTransport
-        transport = SerialTransport(rest, link_spec.baud(board.clock_hz))
-        latency = 0.05                      # USB serial adapters hold bytes for up to ~16 ms
+        transport = SerialTransport(port, link_spec.baud(board.clock_hz))
     if record:
         from .fixtures import RecordingTransport
         transport = RecordingTransport(transport, record, device=device, engine=str(spec), link=str(link_spec))
-    from .board_link import FrameLink
-    frames = FrameLink(transport, spec, link_spec, clock_hz=board.clock_hz, latency=latency)
-    try:
-        frames.connect()
-        client = EngineClient(frames, spec)
-        client.check_spec()
-    except BaseException:
-        frames.close()                      # the port is free again, and a recording is kept
-        raise
-    return Device(device, client, board, frames)
-
-
-def _sim_transport(spec, link_spec, clock_hz):
-    from ..boards.top import BoardTop
-    from ..sim.board_sim import BoardSim
-    from .transports import SimTransport
-    top = BoardTop(spec, link_spec, clock_hz=clock_hz)
-    return SimTransport(BoardSim(top, link_spec.divisor), clock_hz)
+    return connect(device, transport, spec, link_spec, board, latency=link_latency(kind, board))
