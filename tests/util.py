@@ -48,3 +48,24 @@ def assert_spec_error(text: str, words) -> None:
     assert "\n" not in message
     for word in words:
         assert word in message, message
+
+
+def single_commands(spec, link, entries) -> list[bytes]:
+    """The commands of a random engine session one by one, those that fit one frame of ``link``."""
+    from zoforge.golden import engine_protocol as P
+    from zoforge.sim.engine_sim import split_commands
+    commands = [c for entry in entries for c in split_commands(spec, entry)]
+    return [c for c in commands if len(c) <= link.max_command and P.response_length(spec, c, 0) <= link.max_response]
+
+
+def assert_link_equals_golden(frames, spec, commands):
+    """Every answer through the connected link driver ``frames`` equals the golden engine's (which first
+    gets the two PINGs of ``connect``); returns the golden engine."""
+    from zoforge.golden import engine_protocol as P
+    from zoforge.golden.engine_model import EngineModel
+    golden = EngineModel(spec)
+    for _ in range(2):
+        golden.transact(bytes([P.Op.PING]))
+    for command in commands:
+        assert frames.transact(command) == golden.transact(command), command.hex()
+    return golden

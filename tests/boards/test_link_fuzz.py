@@ -11,14 +11,14 @@ import pytest
 from zoforge.boards.top import BoardTop
 from zoforge.golden import catalogue  # noqa: F401
 from zoforge.golden import engine_protocol as P
-from zoforge.golden.engine_model import EngineModel
 from zoforge.golden.engine_sessions import random_session
 from zoforge.golden.link import LinkSpec
 from zoforge.golden.spec import parse
 from zoforge.host.board_link import FrameLink
 from zoforge.host.transports import FaultyTransport, SimTransport
 from zoforge.sim.board_sim import BoardSim
-from zoforge.sim.engine_sim import split_commands
+
+from ..util import assert_link_equals_golden, single_commands
 
 CLOCK = 12e6
 
@@ -33,13 +33,8 @@ def test_fuzzed_board_link_loses_nothing_and_repeats_nothing(seed):
     transport = FaultyTransport(SimTransport(sim, CLOCK), np.random.default_rng(seed), p=0.2)
     frames = FrameLink(transport, spec, link, clock_hz=CLOCK, latency=64 / CLOCK)
     frames.connect()
-    golden = EngineModel(spec)
-    for _ in range(2):
-        golden.transact(bytes([P.Op.PING]))
     entries = random_session(spec, np.random.default_rng(100 + seed), commands=30, max_words=16)
-    commands = [c for e in entries for c in split_commands(spec, e)
-                if len(c) <= link.max_command and P.response_length(spec, c, 0) <= link.max_response]
-    for command in commands + [P.read(spec, 0, 16), bytes([P.Op.STATUS])]:
-        assert frames.transact(command) == golden.transact(command), command.hex()
+    commands = single_commands(spec, link, entries)
+    assert_link_equals_golden(frames, spec, commands + [P.read(spec, 0, 16), bytes([P.Op.STATUS])])
     assert sum(transport.faults.values()) >= 5 and frames.stats.resent >= 3
     assert sim.framing_errors == 0

@@ -15,7 +15,8 @@ from zoforge.golden.spec import parse
 from zoforge.host.board_link import FrameLink, LinkError
 from zoforge.host.engine_client import EngineClient, SpecMismatch
 from zoforge.host.transports import FaultyTransport, ModelTransport
-from zoforge.sim.engine_sim import split_commands
+
+from ..util import assert_link_equals_golden, single_commands
 
 SPEC = parse("engine-s")
 LINK = LinkSpec(divisor=12, cmd_bytes=128, rsp_bytes=128)
@@ -30,21 +31,11 @@ def board_link(spec=SPEC, link=LINK, faults: float = 0.0, seed: int = 0):
     return board, model, transport, frames
 
 
-def fitting(spec, link, entries):
-    """The session's single commands that fit one frame each."""
-    commands = [c for entry in entries for c in split_commands(spec, entry)]
-    return [c for c in commands if len(c) <= link.max_command and P.response_length(spec, c, 0) <= link.max_response]
-
-
 @pytest.mark.parametrize("seed", range(12))
 def test_fuzzed_link_loses_nothing_and_repeats_nothing(seed):
     board, model, transport, frames = board_link(faults=0.3, seed=seed)
-    golden = EngineModel(SPEC)
-    for _ in range(2):                                   # the connect PINGs
-        golden.transact(bytes([P.Op.PING]))
-    session = fitting(SPEC, LINK, random_session(SPEC, np.random.default_rng(seed), commands=60, max_words=20))
-    for command in session + [bytes([P.Op.STATUS])]:
-        assert frames.transact(command) == golden.transact(command), command.hex()
+    session = single_commands(SPEC, LINK, random_session(SPEC, np.random.default_rng(seed), commands=60, max_words=20))
+    golden = assert_link_equals_golden(frames, SPEC, session + [bytes([P.Op.STATUS])])
     assert np.array_equal(board.weights, golden.weights)
     assert board.counters == golden.counters            # the command counter: each executed exactly once
     assert sum(transport.faults.values()) > 10 and frames.stats.resent > 0 and model.counters.retries > 0
