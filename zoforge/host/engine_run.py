@@ -85,8 +85,7 @@ def run_engine_training(device, opts: EngineRunOptions) -> dict:
     try:
         evaluate(0)
         for step in range(1, opts.steps + 1):
-            idx = trainer.rng.choice(len(task.X_train), size=opts.batch, replace=False)
-            info = trainer.step(task.X_train[idx], task.y_train[idx])
+            info = trainer.train_step()
             log.write(kind="train", step=step, **info)
             bar.update(step, info["loss_plus"])
             if (opts.eval_interval and step % opts.eval_interval == 0) or step == opts.steps:

@@ -23,7 +23,7 @@ Task, make_task(...)       a synthetic classification task (Gaussian class clust
 Layer, layout(spec, sizes) where each layer's matrix sits in the weight memory
 EngineNet(client, sizes, a_frac)   init(rng), logits(X), words
 cross_entropy(logits, y) -> (loss, accuracy)
-ZOConfig, ZOTrainer(client, task, config)   step(X, y), evaluate(X, y), train() -> history
+ZOConfig, ZOTrainer(client, task, config)   step(X, y), train_step(), evaluate(X, y), train() -> history
 """
 
 from __future__ import annotations
@@ -204,6 +204,12 @@ class ZOTrainer:
         client.update(c, count)
         return {"loss_plus": loss_plus, "loss_minus": loss_minus, "g": g, "c": c}
 
+    def train_step(self) -> dict:
+        """One step on a random mini-batch of the task's training set."""
+        task = self.task
+        idx = self.rng.choice(len(task.X_train), size=self.config.batch, replace=False)
+        return self.step(task.X_train[idx], task.y_train[idx])
+
     def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         return cross_entropy(self.net.logits(X), y)
 
@@ -224,8 +230,7 @@ class ZOTrainer:
 
         record(0)
         for t in range(1, steps + 1):
-            idx = self.rng.choice(len(task.X_train), size=cfg.batch, replace=False)
-            info = self.step(task.X_train[idx], task.y_train[idx])
+            info = self.train_step()
             if t % cfg.eval_every == 0 or t == steps:
                 record(t, {"batch_loss": info["loss_plus"]})
         return history
