@@ -20,7 +20,9 @@ def random_codes(rng, fmt, shape):
 
 
 def exact_update(spec, w, z, c, decay_en=1):
-    """The real-valued update, in weight LSBs, as a Fraction."""
+    """The real-valued update, in weight LSBs, as a Fraction (of Python ints: numpy's int64 would
+    overflow inside Fraction's arithmetic)."""
+    w, z, c = int(w), int(z), int(c)
     term = Fraction(c, 2 ** spec.c_frac) * Fraction(z, 2 ** spec.z_frac)
     if spec.decay_mul and decay_en:
         term += Fraction(spec.decay_mul, 2 ** spec.decay_shift) * Fraction(w, 2 ** spec.w_frac)
