@@ -16,11 +16,10 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import benchlib  # noqa: E402
 from zoforge.boards.registry import get_board  # noqa: E402
-from zoforge.golden import catalogue  # noqa: E402,F401
 from zoforge.golden.spec import parse  # noqa: E402
-from zoforge.host.device import SIM_DIVISOR, connect, link_latency, open_device, sim_transport  # noqa: E402
-from zoforge.host.engine_run import EngineRunOptions, run_engine_training  # noqa: E402
-from zoforge.host.transports import FaultyTransport  # noqa: E402
+from zoforge.device.connect import SIM_DIVISOR, connect, link_latency, open_device, sim_transport  # noqa: E402
+from zoforge.device.run import EngineRunOptions, run_engine_training  # noqa: E402
+from zoforge.device.transports import FaultyTransport  # noqa: E402
 
 OUT = pathlib.Path(__file__).with_name("results") / "board_training.md"
 BOARD = get_board("icebreaker")

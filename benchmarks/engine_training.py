@@ -18,8 +18,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import benchlib  # noqa: E402
 from zoforge.golden.engine_model import EngineModel  # noqa: E402
 from zoforge.golden.spec import parse  # noqa: E402
-from zoforge.host.engine_client import EngineClient  # noqa: E402
-from zoforge.host.engine_trainer import ZOConfig, ZOTrainer, make_task  # noqa: E402
+from zoforge.device.client import EngineClient  # noqa: E402
+from zoforge.device.trainer import ZOConfig, ZOTrainer, make_task  # noqa: E402
 
 OUT = pathlib.Path(__file__).with_name("results") / "engine_training.md"
 PRESET = "engine-s"
@@ -49,7 +49,7 @@ def main(steps: int = 400) -> None:
              f"Engine `{PRESET}` = `{base}`.",
              "Task: 8 standardized features, 4 Gaussian classes (centres 2.0 from the origin), 512 train / 512 test "
              "examples (`make_task(seed=1)`). Each step: SEED, SCALE (norm chains), PERTURB +1, FORWARD, PERTURB -2, "
-             "FORWARD, PERTURB +1, UPDATE with c = lr*(L+ - L-)/(2 eps) (`zoforge/host/engine_trainer.py`). "
+             "FORWARD, PERTURB +1, UPDATE with c = lr*(L+ - L-)/(2 eps) (`zoforge/device/trainer.py`). "
              "Mini-batch 32, eps 2**-6, int8 activations with 4 fraction bits, lr given per section; the loss is "
              "computed by the host from the engine's exact sums.", ""]
 

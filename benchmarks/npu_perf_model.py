@@ -13,8 +13,8 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from zoforge import atomic                                   # noqa: E402
-from zoforge.gen.npu.design import GemmSpec, gpt2_matmuls, gpt2_shapes   # noqa: E402
-from zoforge.gen.npu.perf import CONSTANTS, REPORTED, predict, table     # noqa: E402
+from zoforge.npu.design import GemmSpec, gpt2_matmuls, gpt2_shapes   # noqa: E402
+from zoforge.npu.perf import CONSTANTS, REPORTED, predict, table     # noqa: E402
 from zoforge.golden.spec import parse                        # noqa: E402
 
 OUT = pathlib.Path(__file__).resolve().parent / "results" / "npu_perf_model.md"
@@ -33,7 +33,7 @@ def layer_summary(spec, bt: int) -> tuple[float, float, float]:
 
 def needed_rate(spec, bt: int, target_flops_per_s: float) -> float:
     """Host conversion rate (bytes/s) at which one block's matmuls reach ``target_flops_per_s``."""
-    from zoforge.gen.npu.perf import c
+    from zoforge.npu.perf import c
     flops = array = fixed = conv = 0.0
     for mm in gpt2_matmuls(bt, lm_head=False):
         pr = predict(spec, mm.shape)

@@ -96,7 +96,7 @@ def load_run(name: str, seed: int, folder: pathlib.Path) -> dict:
     """A finished run's result (result.json, or rebuilt from metrics.jsonl: step times summed)."""
     if (folder / "result.json").is_file():
         return json.loads((folder / "result.json").read_text())
-    from zoforge.host.metrics import read_metrics
+    from zoforge.metrics import read_metrics
     records = read_metrics(folder / "metrics.jsonl")
     evals = [r for r in records if r.get("kind") == "eval"]
     seconds = sum(r.get("seconds", 0.0) for r in records if r.get("kind") in ("train", "eval"))

@@ -122,8 +122,8 @@ def run(output: str) -> int:
 def _board(out: pathlib.Path) -> tuple[list[str], bool]:
     """Step 7: ZO training steps through the simulated iCEBreaker (board top with its UART, driven by
     the host link driver) next to the golden engine; the weights must agree bit for bit."""
-    from .host.device import open_device
-    from .host.engine_run import EngineRunOptions, run_engine_training
+    from .device.connect import open_device
+    from .device.run import EngineRunOptions, run_engine_training
 
     _step(7, f"hardware in the loop, simulated: {BOARD_STEPS} ZO steps of a small classifier inside the "
              "iCEBreaker's engine (board top with UART in the Amaranth simulator) vs the golden engine")

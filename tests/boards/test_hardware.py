@@ -16,10 +16,9 @@ import pathlib
 import numpy as np
 import pytest
 
-from zoforge.golden import catalogue  # noqa: F401
 from zoforge.golden.engine_model import EngineModel
 from zoforge.golden.spec import parse
-from zoforge.host.engine_client import EngineClient
+from zoforge.device.client import EngineClient
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 
@@ -29,15 +28,15 @@ def board_client(name: str):
     fixture = FIXTURES / f"{name}.jsonl"
     device = os.environ.get("ZOFORGE_BOARD")
     if device:
-        from zoforge.host.device import open_device
+        from zoforge.device.connect import open_device
         record = str(fixture) if os.environ.get("ZOFORGE_RECORD") == "1" else None
         opened = open_device(device, record=record)
         return opened.client, opened.close
     if not fixture.exists():
         pytest.skip(f"no board (set ZOFORGE_BOARD) and no fixture {fixture.name}")
     from zoforge.golden.link import LinkSpec
-    from zoforge.host.device import connect, link_latency, parse_device
-    from zoforge.host.fixtures import ReplayTransport, read_metadata
+    from zoforge.device.connect import connect, link_latency, parse_device
+    from zoforge.device.fixtures import ReplayTransport, read_metadata
     meta = read_metadata(fixture)
     replay = ReplayTransport(fixture)
     spec, link = parse(meta["engine"]), parse(meta["link"])

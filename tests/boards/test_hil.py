@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from zoforge.host.engine_run import load_weights
+from zoforge.device.run import load_weights
 
 from ..host.cli_util import run
 

@@ -6,7 +6,6 @@ INFO at the iCEBreaker's divisor 12; the LEDs show heartbeat, executed, busy and
 import numpy as np
 import pytest
 
-import zoforge.golden.catalogue  # noqa: F401  (engine presets)
 from zoforge.boards.top import BoardTop
 from zoforge.golden import engine_protocol as P
 from zoforge.golden.engine_model import EngineModel

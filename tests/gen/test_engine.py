@@ -10,8 +10,8 @@ from zoforge.golden.engine import EngineSpec
 from zoforge.golden.engine_model import EngineModel
 from zoforge.golden.engine_sessions import random_session
 from zoforge.golden.spec import SpecError, parse
-from zoforge.host.engine_client import EngineClient
-from zoforge.host.engine_trainer import ZOConfig, ZOTrainer, make_task
+from zoforge.device.client import EngineClient
+from zoforge.device.trainer import ZOConfig, ZOTrainer, make_task
 from zoforge.sim.engine_sim import SimEngine
 
 

@@ -13,8 +13,8 @@ from zoforge.golden.engine_sessions import random_session
 from zoforge.golden.perturb import perturb_codes
 from zoforge.golden.spec import SpecError, parse
 from zoforge.golden.update import update_codes
-from zoforge.host.engine_client import EngineClient, EngineError, SpecMismatch
-from zoforge.host.engine_trainer import ZOConfig, ZOTrainer, make_task
+from zoforge.device.client import EngineClient, EngineError, SpecMismatch
+from zoforge.device.trainer import ZOConfig, ZOTrainer, make_task
 
 PRESETS = ["engine-s", "engine-m", "engine-l"]
 

@@ -7,7 +7,6 @@ import pytest
 from amaranth.lib.crc import catalog
 from hypothesis import given, settings, strategies as st
 
-from zoforge.golden import catalogue  # noqa: F401
 from zoforge.golden import engine_protocol as P
 from zoforge.golden.engine_model import EngineModel
 from zoforge.golden.link import (END, ESC, ESC_END, FrameDecoder, LinkModel, LinkSpec, check_frame, crc16, frame,

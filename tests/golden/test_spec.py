@@ -3,6 +3,7 @@
 import pytest
 
 
+from zoforge.npu import design as _npu_design  # noqa: F401  (the gemm kind is checked with the others)
 from zoforge.golden.spec import SpecError, kinds, parse, presets
 from tests.util import assert_spec_error
 

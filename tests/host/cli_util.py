@@ -13,7 +13,7 @@ def parser():
     p = _build_parser()
     sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
     if "train" not in sub.choices:
-        from zoforge.host.cli import add_host_parsers
+        from zoforge.cli.train import add_host_parsers
         add_host_parsers(sub, cli._Parser)
     return p
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from zoforge.errors import ToolError
-from zoforge.host.backend import get_backend
+from zoforge.host.backends import get_backend
 from zoforge.host.npu_backend import NpuEmuBackend, NpuXrtBackend, XrtMissing
-from zoforge.sim.npu_emu import error_bound, reference
+from zoforge.npu.emulator import error_bound, reference
 
 SMALL = "gemm:cols=2,rows=2,m=32,k=32,n=32"
 

@@ -8,7 +8,7 @@ import json
 import numpy as np
 
 from zoforge.cli import main
-from zoforge.host.backend import get_backend
+from zoforge.host.backends import get_backend
 from zoforge.host.config import preset
 from zoforge.host.model import GPT
 

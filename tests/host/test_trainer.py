@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from zoforge.host.checkpoint import load_hf
-from zoforge.host.metrics import read_metrics
+from zoforge.metrics import read_metrics
 from zoforge.host.options import OptionError, TrainOptions
 from zoforge.host.runstate import latest_checkpoint, load_checkpoint
 from zoforge.host.trainer import Trainer, TrainingError

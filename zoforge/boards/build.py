@@ -45,6 +45,7 @@ from ..synth.yosys import FALLBACK_COMMANDS, yosys_version
 from ..tools import ToolFailed, error_line, find_tool, require_tool, run_logged
 from .platform_top import PlatformTop, make_platform
 from .registry import Board, get_board
+from ..gen.builtin_yosys import builtin_yosys
 
 __all__ = ["build_board", "BuildReport", "TimingError", "YOWASP", "WORK_DIR", "bitstream_names"]
 
@@ -359,7 +360,8 @@ def build_board(board, engine_spec=None, link_spec=None, out_dir=None, *, progre
     clock.say(f"elaborating {engine} with {link} ...")
     t0 = time.perf_counter()
     options = {} if board.toolchain == "vivado" else {**_PREPARE_OPTIONS[board.family], **_COMMON_OPTIONS}
-    plan = platform.prepare(top, name="top", **options)
+    with builtin_yosys():
+        plan = platform.prepare(top, name="top", **options)
     stages = {"elaborate": time.perf_counter() - t0}
     clock.say(f"elaborated in {stages['elaborate']:.1f} s")
 

@@ -6,12 +6,12 @@ import json
 import os
 import pathlib
 
-from amaranth.back import verilog
 from amaranth.hdl import Const, Elaboratable, Module, Signal
 from amaranth.lib import wiring
 
 from .. import atomic
 from ..golden.source import SourceSpec
+from .builtin_yosys import convert_verilog
 
 __all__ = ["PortWrapper", "ports", "to_verilog", "manifest", "write"]
 
@@ -56,7 +56,7 @@ def ports(wrapper: PortWrapper) -> list[dict]:
 def to_verilog(spec, name: str | None = None) -> tuple[str, PortWrapper]:
     """Verilog text of the spec's component (module name defaults to the spec's kind)."""
     wrapper = PortWrapper(spec.create())
-    text = verilog.convert(wrapper, name=name or spec.KIND, ports=wrapper.port_signals(), emit_src=False)
+    text = convert_verilog(wrapper, name=name or spec.KIND, ports=wrapper.port_signals(), emit_src=False)
     return text, wrapper
 
 

@@ -1,3 +1,6 @@
-"""Imports every block module so that their spec kinds and presets are registered."""
+"""Imports every golden block module so that their spec kinds and presets are registered.
+
+The NPU's ``gemm`` kind belongs to :mod:`zoforge.npu` and registers when that package is imported
+(the command line imports it), so the golden layer never imports a layer above it.
+"""
 from . import lfsr, uniform, gaussian, perturb, update, mac, pezo, engine, link  # noqa: F401
-from ..gen.npu import design as _npu_design  # noqa: F401,E402  (gemm kind and npu presets)

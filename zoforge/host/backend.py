@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["MatmulBackend", "CpuBackend", "MatmulStats", "get_backend", "register_backend"]
+__all__ = ["MatmulBackend", "CpuBackend", "MatmulStats"]
 
 
 @dataclass
@@ -120,18 +120,3 @@ class CpuBackend(MatmulBackend):
         else:
             np.matmul(a, b, out=out)
         return False
-
-
-_BACKENDS: dict[str, type[MatmulBackend]] = {"cpu": CpuBackend}
-
-
-def register_backend(name: str, cls: type[MatmulBackend]) -> None:
-    _BACKENDS[name] = cls
-
-
-def get_backend(name: str, **options) -> MatmulBackend:
-    if name not in _BACKENDS and name.startswith("npu"):
-        from . import npu_backend  # noqa: F401  (registers npu-emu and npu)
-    if name not in _BACKENDS:
-        raise ValueError(f"matmul: backend {name!r} is unknown; use one of {'|'.join(_BACKENDS)}")
-    return _BACKENDS[name](**options)

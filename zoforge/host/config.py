@@ -11,11 +11,12 @@ has a tile-friendly width (the NPU tiles are n=32 wide); logits of the padded co
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..golden.spec import Spec, SpecError, param
 
-__all__ = ["GPTConfig", "PRESETS", "preset", "parse_config", "VOCAB_MULTIPLE", "LN_EPS"]
+__all__ = ["GPTConfig", "PRESETS", "preset", "parse_config", "VOCAB_MULTIPLE", "LN_EPS", "NAMES", "shapes", "num_elements"]
 
 VOCAB_MULTIPLE = 128
 LN_EPS = 1e-5        # GPT-2's layer_norm_epsilon; fixed (checkpoints with another value are refused)
@@ -60,8 +61,32 @@ class GPTConfig(Spec):
     @property
     def num_parameters(self) -> int:
         """Trainable parameters as Hugging Face counts them (wte unpadded, lm_head tied)."""
-        from .params import num_elements
         return num_elements(self) - (self.padded_vocab_size - self.vocab_size) * self.n_embd
+
+
+#: Parameter tensors in storage order (llm.c's layout; see :mod:`zoforge.host.params`).
+NAMES = ("wte", "wpe", "ln1w", "ln1b", "qkvw", "qkvb", "attprojw", "attprojb",
+         "ln2w", "ln2b", "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb")
+
+
+def shapes(cfg: GPTConfig) -> dict[str, tuple[int, ...]]:
+    """Name -> shape, in storage order."""
+    C, L, Vp = cfg.n_embd, cfg.n_layer, cfg.padded_vocab_size
+    return {
+        "wte": (Vp, C), "wpe": (cfg.block_size, C),
+        "ln1w": (L, C), "ln1b": (L, C),
+        "qkvw": (L, 3 * C, C), "qkvb": (L, 3 * C),
+        "attprojw": (L, C, C), "attprojb": (L, C),
+        "ln2w": (L, C), "ln2b": (L, C),
+        "fcw": (L, 4 * C, C), "fcb": (L, 4 * C),
+        "fcprojw": (L, C, 4 * C), "fcprojb": (L, C),
+        "lnfw": (C,), "lnfb": (C,),
+    }
+
+
+def num_elements(cfg: GPTConfig) -> int:
+    """Length of the flat vector (includes wte's padded rows)."""
+    return sum(math.prod(s) for s in shapes(cfg).values())
 
 
 #: name -> (config, description). ``small``/``quick``/``tiny`` use the byte tokenizer (256 bytes + end-of-text).

@@ -62,7 +62,7 @@ def ensure_base(out: pathlib.Path, log=print) -> tuple[pathlib.Path, dict, bool]
 
 
 def _records(run: pathlib.Path) -> list[dict]:
-    from .metrics import read_metrics
+    from ..metrics import read_metrics
     return read_metrics(run / "metrics.jsonl")
 
 

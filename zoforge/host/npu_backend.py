@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ToolError
-from ..gen.npu.design import GemmDesign, GemmSpec, Shape, parse_shapes
-from .backend import MatmulBackend, register_backend
+from ..npu.design import GemmDesign, GemmSpec, Shape, parse_shapes
+from .backend import MatmulBackend
 
 __all__ = ["NpuEmuBackend", "NpuXrtBackend", "XrtMissing"]
 
@@ -70,7 +70,7 @@ class _NpuBase(MatmulBackend):
             if self.design is not None:
                 self._served[shape] = self.design.serves(shape)
             else:
-                from ..gen.npu.validate import shape_violations
+                from ..npu.validate import shape_violations
                 self._served[shape] = not shape_violations(self.spec, shape)
         return self._served[shape]
 
@@ -100,7 +100,7 @@ class NpuEmuBackend(_NpuBase):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        from ..sim.npu_emu import NpuEmulator
+        from ..npu.emulator import NpuEmulator
         self.emulator = NpuEmulator(self.spec)
 
     def _offload(self, a, b):
@@ -168,7 +168,7 @@ class NpuXrtBackend(_NpuBase):
         return bo[0]
 
     def _offload(self, a, b):
-        from ..gen.npu.numerics import to_bf16
+        from ..npu.numerics import to_bf16
         M, K = a.shape
         N = b.shape[1]
         shape = Shape(M, K, N)
@@ -191,10 +191,7 @@ class NpuXrtBackend(_NpuBase):
         c_bo.sync(sync.XCL_BO_SYNC_BO_FROM_DEVICE)
         raw = np.frombuffer(c_bo.read(c_bytes, 0), dtype=np.uint8)
         if self.spec.dtype_out == "bf16":
-            from ..gen.npu.numerics import from_bf16
+            from ..npu.numerics import from_bf16
             return from_bf16(raw.view(np.uint16)).reshape(M, N)
         return raw.view(np.float32).reshape(M, N).copy()
 
-
-register_backend("npu-emu", NpuEmuBackend)
-register_backend("npu", NpuXrtBackend)

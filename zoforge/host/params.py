@@ -25,38 +25,15 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .config import GPTConfig
+from .config import NAMES, GPTConfig, num_elements, shapes
 
 __all__ = ["Params", "NAMES", "shapes", "num_elements", "decays"]
-
-NAMES = ("wte", "wpe", "ln1w", "ln1b", "qkvw", "qkvb", "attprojw", "attprojb",
-         "ln2w", "ln2b", "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb")
 
 #: Tensors that take weight decay (the matrices), MeZO/nanoGPT style; biases and LayerNorm do not.
 _DECAYED = frozenset({"wte", "wpe", "qkvw", "attprojw", "fcw", "fcprojw"})
 #: Residual-branch output projections, initialised with std 0.02 / sqrt(2 * n_layer) (GPT-2 paper).
 _RESIDUAL_PROJ = frozenset({"attprojw", "fcprojw"})
 _ONES = frozenset({"ln1w", "ln2w", "lnfw"})
-
-
-def shapes(cfg: GPTConfig) -> dict[str, tuple[int, ...]]:
-    """Name -> shape, in storage order."""
-    C, L, Vp = cfg.n_embd, cfg.n_layer, cfg.padded_vocab_size
-    return {
-        "wte": (Vp, C), "wpe": (cfg.block_size, C),
-        "ln1w": (L, C), "ln1b": (L, C),
-        "qkvw": (L, 3 * C, C), "qkvb": (L, 3 * C),
-        "attprojw": (L, C, C), "attprojb": (L, C),
-        "ln2w": (L, C), "ln2b": (L, C),
-        "fcw": (L, 4 * C, C), "fcb": (L, 4 * C),
-        "fcprojw": (L, C, 4 * C), "fcprojb": (L, C),
-        "lnfw": (C,), "lnfb": (C,),
-    }
-
-
-def num_elements(cfg: GPTConfig) -> int:
-    """Length of the flat vector (includes wte's padded rows)."""
-    return sum(math.prod(s) for s in shapes(cfg).values())
 
 
 def decays(name: str) -> bool:

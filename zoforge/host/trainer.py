@@ -26,18 +26,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ToolError
-from .backend import get_backend
+from .backends import get_backend
 from .blas import using_blas_threads
 from .checkpoint import CheckpointError, load
 from .config import parse_config
 from .data import load_task
-from .metrics import MetricsLog, read_metrics
+from ..metrics import MetricsLog, read_metrics
 from .model import GPT
 from .optim import NonFiniteLoss, Workers, build
 from .options import RESUMABLE, OptionError, TrainOptions
 from .params import Params
 from .plot import plot_curves
-from .progress import Progress
+from ..progress import Progress
 from .runstate import latest_checkpoint, load_checkpoint, save_checkpoint
 from .schedule import learning_rate
 from .tokenizer import ByteTokenizer, TokenizerError, load_tokenizer

@@ -10,10 +10,10 @@ and the wrapper's own paths are one LUT deep, so Fmax is the block's.
 
 from __future__ import annotations
 
-from amaranth.back import verilog
 from amaranth.hdl import Cat, Elaboratable, Module, Signal
 
 from ..gen.emit import PortWrapper
+from ..gen.builtin_yosys import convert_verilog
 
 __all__ = ["PinWrapper", "pin_verilog"]
 
@@ -57,4 +57,4 @@ class PinWrapper(Elaboratable):
 def pin_verilog(spec, top: str = "fmax_top") -> str:
     """Verilog of :class:`PinWrapper` around ``spec.create()``."""
     w = PinWrapper(spec.create())
-    return verilog.convert(w, name=top, ports=[w.sin, w.sout], emit_src=False)
+    return convert_verilog(w, name=top, ports=[w.sin, w.sout], emit_src=False)

@@ -1,0 +1,380 @@
+"""``zoforge train | eval | sample | pretrain``: the host's subcommands.
+
+Hooked into the main CLI by :func:`add_host_parsers` (``zoforge/cli.py``). Bad input (an option value,
+a missing or malformed data file, checkpoint or tokenizer, a bad ``--perturb`` spec) gives one line
+naming the option and exit status 2; a run stopped by a NaN loss exits 1 with one line; Ctrl-C saves a
+checkpoint first, then exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+__all__ = ["add_host_parsers"]
+
+_LR_DEFAULT = {"adamw": 1e-4, "mezo": 1e-6, "pezo": 1e-6}
+
+
+# ---- option value converters: one line naming the option, its value and what is allowed ------------
+
+def _integer(option: str, lo: int, hi: int | None = None):
+    def convert(text: str) -> int:
+        allowed = f"an integer in [{lo}, {hi}]" if hi is not None else f"an integer >= {lo}"
+        try:
+            value = int(text, 0)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{option}={text!r} is not an integer; {option} must be {allowed}")
+        if value < lo or (hi is not None and value > hi):
+            raise argparse.ArgumentTypeError(f"{option}={value} is out of range; {option} must be {allowed}")
+        return value
+    return convert
+
+
+def _number(option: str, lo: float, hi: float | None = None, *, lo_open: bool = True, hi_open: bool = False):
+    def convert(text: str) -> float:
+        left, right = "(" if lo_open else "[", ")" if hi_open else "]"
+        allowed = f"a number in {left}{lo}, {hi}{right}" if hi is not None else \
+            f"a number {'>' if lo_open else '>='} {lo}"
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        ok = math.isfinite(value) and (value > lo if lo_open else value >= lo) and \
+            (hi is None or (value < hi if hi_open else value <= hi))
+        if not ok:
+            raise argparse.ArgumentTypeError(f"{option}={text!r} is not allowed; {option} must be {allowed}")
+        return value
+    return convert
+
+
+def _labels(text: str) -> list[str]:
+    words = text.split("|")
+    if len(words) < 2 or any(not w for w in words):
+        raise argparse.ArgumentTypeError(f"--labels={text!r} must be two or more non-empty label words separated "
+                                         "by '|', e.g. ' terrible| great' (label 0, label 1, ...)")
+    return words
+
+
+def _betas(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 2 or not all(0 <= v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"--betas={text!r} must be two numbers in [0, 1) separated by a comma, "
+                                         "e.g. 0.9,0.95")
+    return values
+
+
+# ---- shared option groups -------------------------------------------------------------------------
+
+def _add_model(p, *, required_init: bool = False) -> None:
+    p.add_argument("--init", required=required_init, metavar="CHECKPOINT",
+                   help="Hugging Face GPT-2 directory, llm.c .bin, or a run directory (its newest checkpoint)")
+    p.add_argument("--tokenizer", metavar="bytes|FOLDER",
+                   help="'bytes' or a folder with encoder.json + vocab.bpe (default: bytes for 257-token "
+                        "models, else the BPE files next to --init)")
+    p.add_argument("--matmul", choices=("cpu", "npu-emu", "npu"), help="matmul backend (default cpu)")
+    p.add_argument("--threads", type=_integer("--threads", 0, 256),
+                   help="CPU threads (BLAS and the optimizer's passes); 0: automatic")
+
+
+def _add_data(p) -> None:
+    from ..host.data import TASKS
+    p.add_argument("--task", choices=TASKS, help="lm: plain text; sst2: sentence<TAB>label TSV; synthetic: "
+                                                 "a generated sentiment task (no --data)")
+    p.add_argument("--data", metavar="PATH", help="text file or directory (lm); .tsv file or directory with "
+                                                  "train.tsv and dev.tsv (sst2)")
+    p.add_argument("--template", help="classification prompt with {sentence} (sst2 default: MeZO's "
+                                      "'{sentence} It was')")
+    p.add_argument("--labels", type=_labels, help="classification label words separated by '|' (sst2 default: "
+                                                  "' terrible| great')")
+    p.add_argument("--val-fraction", type=_number("--val-fraction", 0.0, 1.0, hi_open=True),
+                   help="validation share of the data (default 0.1)")
+    p.add_argument("--seq", type=_integer("--seq", 2, 1 << 16), help="tokens per sequence (default 64)")
+    p.add_argument("--batch", type=_integer("--batch", 1, 1 << 16), help="sequences per step (default 8)")
+    p.add_argument("--eval-batches", type=_integer("--eval-batches", 1, 1 << 20),
+                   help="batches per evaluation (default 8)")
+    p.add_argument("--seed", type=_integer("--seed", 0, 2 ** 63 - 1), help="batch order, model init, ZO seeds (default 0)")
+
+
+def _add_training(p) -> None:
+    from ..host.optim import OPTIMIZERS
+    p.add_argument("--model", metavar="SHAPE", help="model shape to start from scratch: a preset "
+                   "(gpt2, small, tiny ...) or gpt:key=value,... (default small); not with --init")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, help="adamw (backprop), mezo (ZO, Gaussian z), "
+                                                           "pezo (ZO, z from --perturb) (default pezo)")
+    p.add_argument("--perturb", metavar="SPEC", help="pezo's random-number spec, as `zoforge gen` takes it: "
+                   "pezo:..., gaussian:..., uniform:... or a preset (default pezo-pool)")
+    p.add_argument("--pool-refresh", type=_integer("--pool-refresh", 0), metavar="N",
+                   help="pezo pool: reseed (refill) the pool every N queries; 0 = never, as PeZO describes it "
+                        "(default 0)")
+    p.add_argument("--lr", type=_number("--lr", 0.0), help="learning rate (default 1e-4 adamw, 1e-6 ZO)")
+    p.add_argument("--lr-schedule", choices=("constant", "cosine"), help="default constant")
+    p.add_argument("--warmup", type=_integer("--warmup", 0), help="linear warm-up steps (default 0)")
+    p.add_argument("--eps", type=_number("--eps", 0.0), help="ZO perturbation size (default 1e-3)")
+    p.add_argument("--queries", type=_integer("--queries", 1, 1024), help="ZO queries per step (default 1)")
+    p.add_argument("--weight-decay", type=_number("--weight-decay", 0.0, lo_open=False),
+                   help="decoupled weight decay, not on biases and LayerNorm (default 0)")
+    p.add_argument("--betas", type=_betas, help="AdamW betas (default 0.9,0.95)")
+    p.add_argument("--grad-clip", type=_number("--grad-clip", 0.0, lo_open=False),
+                   help="AdamW gradient-norm clip, 0 = off (default 0)")
+    p.add_argument("--steps", type=_integer("--steps", 1), help="total optimizer steps (default 100)")
+    p.add_argument("--eval-interval", type=_integer("--eval-interval", 0),
+                   help="evaluate every N steps and at the end, 0 = only at the start and end (default 50)")
+    p.add_argument("--checkpoint-interval", type=_integer("--checkpoint-interval", 0),
+                   help="save every N steps (default 0: at the end and on Ctrl-C)")
+    p.add_argument("--log-interval", type=_integer("--log-interval", 1), help="metrics line every N steps (default 1)")
+    p.add_argument("-o", "--out", metavar="RUN", help="run directory: metrics.jsonl, loss.png, checkpoints/ "
+                                                      "(default runs/train)")
+    p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _hidden(text: str) -> list[int]:
+    from ..errors import UsageError
+    try:
+        sizes = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        sizes = [0]
+    if any(not 1 <= v <= 4096 for v in sizes):
+        raise UsageError(f"--hidden={text!r} is not a list of layer sizes; give integers in [1, 4096] separated "
+                         f"by commas, or '' for a linear classifier")
+    return sizes
+
+
+def _add_device(p) -> None:
+    p.add_argument("--device", metavar="DEVICE", help="train in an engine instead of GPT-2 in numpy: golden "
+                   "(the golden model), sim:BOARD (the board top in simulation, UART included) or BOARD:PORT "
+                   "(a flashed board, e.g. icebreaker:/dev/ttyUSB1)")
+    p.add_argument("--engine", metavar="SPEC", help="with --device: the engine spec (default: the board's preset; "
+                   "golden: engine-s); must be what the board was built with")
+    p.add_argument("--link", metavar="SPEC", help="with --device: the link spec (default: the board's; sim uses "
+                   "divisor=4)")
+    p.add_argument("--hidden", type=_hidden, metavar="N,N", help="with --device: hidden layer sizes (default none: "
+                   "a linear classifier)")
+
+
+# ---- commands -------------------------------------------------------------------------------------
+
+def _usage_errors():
+    """Exceptions that mean bad input, turned into the CLI's one-line exit-2 error."""
+    from ..errors import UsageError
+    from ..host.checkpoint import CheckpointError
+    from ..host.data import DataError
+    from ..host.options import OptionError
+    from ..host.tokenizer import TokenizerError
+    return UsageError, (CheckpointError, DataError, OptionError, TokenizerError)
+
+
+def _options(args, **overrides):
+    """TrainOptions from the parsed arguments: the options the user gave, the defaults for the rest."""
+    from ..host.options import TrainOptions
+    given = {k: v for k, v in vars(args).items() if v is not None}
+    keys = {f for f in TrainOptions.__dataclass_fields__}
+    values = {k: v for k, v in given.items() if k in keys}
+    values.update(overrides)
+    if "lr" not in values:
+        values["lr"] = _LR_DEFAULT.get(values.get("optimizer", "pezo"), 1e-4)
+    if getattr(args, "no_progress", False):
+        values["progress"] = False
+    return TrainOptions(**values), given
+
+
+def _check_perturb(opts) -> None:
+    from ..golden.spec import SpecError
+    from ..host.optim import perturbation_spec
+    if opts.perturb is not None:
+        try:
+            perturbation_spec(opts.perturb)
+        except SpecError as e:
+            raise SpecError(f"--perturb: {e}") from None
+
+
+def _run_training(args, opts, given) -> int:
+    from ..host.trainer import Trainer
+    UsageError, bad = _usage_errors()
+    try:
+        if args.resume:
+            changed = {k: getattr(opts, k) for k in given if k in opts.__dataclass_fields__ and k != "out"}
+            if args.no_progress:
+                changed["progress"] = False
+            trainer = Trainer.resume(opts.out, **changed)
+        else:
+            if opts.init is not None and "model" in given:
+                raise UsageError(f"--model={given['model']!r} and --init both set the model; give one")
+            _check_perturb(opts)
+            trainer = Trainer(opts)
+        result = trainer.run()
+    except bad as e:
+        raise UsageError(str(e)) from None
+    last = result.evals[-1] if result.evals else {}
+    shown = ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k in ("loss", "accuracy"))
+    print(f"done: {result.step} steps in {result.seconds:.1f} s; final eval {shown}; checkpoint {result.checkpoint}; "
+          f"metrics {trainer.out / 'metrics.jsonl'}, plot {trainer.out / 'loss.png'}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    if args.device is not None:
+        return _run_on_device(args)
+    for option in ("engine", "link", "hidden"):
+        if getattr(args, option) is not None:
+            raise _usage_errors()[0](f"--{option} applies with --device (training in an engine)")
+    opts, given = _options(args)
+    return _run_training(args, opts, given)
+
+
+# Options of GPT-2 training that have no meaning for the engine's own small network.
+_NOT_ON_DEVICE = ("init", "tokenizer", "matmul", "threads", "task", "data", "template", "labels", "val_fraction",
+                  "seq", "eval_batches", "model", "perturb", "pool_refresh", "lr_schedule", "warmup", "eps",
+                  "queries", "weight_decay", "betas", "grad_clip", "checkpoint_interval")
+
+
+def _run_on_device(args) -> int:
+    from ..device.link import LinkError
+    from ..device.connect import DeviceError, open_device
+    from ..device.client import EngineError, SpecMismatch
+    from ..device.run import EngineRunOptions, run_engine_training
+    UsageError = _usage_errors()[0]
+    for option in _NOT_ON_DEVICE:
+        if getattr(args, option, None) is not None:
+            raise UsageError(f"--{option.replace('_', '-')} does not apply with --device={args.device}: the engine "
+                             f"trains its own small network (options: --engine, --link, --hidden, --steps, --lr, "
+                             f"--batch, --seed, --eval-interval, -o)")
+    if args.optimizer not in (None, "pezo"):
+        raise UsageError(f"--optimizer={args.optimizer} with --device: an engine trains by ZO with its own RNG "
+                         f"chain (pezo)")
+    if args.resume:
+        raise UsageError("--resume is not available with --device (runs are short; start again)")
+    given = {k: getattr(args, k) for k in ("steps", "lr", "batch", "seed", "eval_interval", "hidden", "out")
+             if getattr(args, k) is not None}
+    opts = EngineRunOptions(**given, progress=not args.no_progress)
+    if "out" not in given:
+        opts.out = "runs/" + args.device.replace(":", "-").replace("/", "_")
+    try:
+        device = open_device(args.device, engine=args.engine, link=args.link)
+    except (DeviceError, SpecMismatch, LinkError) as e:
+        raise UsageError(str(e)) from None
+    try:
+        result = run_engine_training(device, opts)
+    except (LinkError, EngineError) as e:
+        raise UsageError(str(e)) from None
+    except ValueError as e:                  # the network does not fit the engine (layout)
+        raise UsageError(str(e)) from None
+    finally:
+        device.close()
+    first, last = result["first"], result["last"]
+    link = result["link"]
+    shown = f"; link {link.frames} frames, {link.resent} resent" if link is not None else ""
+    print(f"done: {result['steps']} steps on {args.device} in {result['seconds']:.1f} s; loss {first['loss']:.4f} -> "
+          f"{last['loss']:.4f}, accuracy {first['accuracy']:.3f} -> {last['accuracy']:.3f}{shown}; "
+          f"weights {result['weights']}")
+    return 0
+
+
+def cmd_pretrain(args) -> int:
+    """From scratch on Python's standard-library sources (or --data): the project's own base model."""
+    from ..host.data import stdlib_files
+    defaults = {"optimizer": "adamw", "task": "lm", "model": "small", "lr": 2e-3, "lr_schedule": "cosine",
+                "warmup": 20, "steps": 600, "batch": 16, "seq": 128, "weight_decay": 0.1, "grad_clip": 1.0,
+                "eval_interval": 100, "out": "runs/base"}
+    opts, given = _options(args, **{k: v for k, v in defaults.items() if k not in vars(args) or
+                                    getattr(args, k) is None})
+    if "data" not in given and not args.resume:
+        opts.data = [str(p) for p in stdlib_files(args.max_bytes)]
+    return _run_training(args, opts, given)
+
+
+def _eval_setup(args):
+    from ..host.backends import get_backend
+    from ..host.blas import set_blas_threads
+    from ..host.model import GPT
+    from ..host.trainer import load_model, resolve_tokenizer
+    if args.threads:
+        set_blas_threads(args.threads)
+    config, params, folder = load_model(args.init, "small", 0)
+    tokenizer = resolve_tokenizer(args.tokenizer, config, folder)
+    return GPT(config, params, backend=get_backend(args.matmul or "cpu")), tokenizer
+
+
+def cmd_eval(args) -> int:
+    from ..host.data import load_task
+    UsageError, bad = _usage_errors()
+    try:
+        model, tokenizer = _eval_setup(args)
+        task_name = args.task or "lm"
+        seq = args.seq or min(64, model.config.block_size)
+        if seq > model.config.block_size:
+            raise UsageError(f"--seq={seq} exceeds the model's block_size {model.config.block_size}")
+        if task_name == "synthetic" and args.data is not None:
+            raise UsageError(f"--data={args.data!r} is not used by --task synthetic")
+        task = load_task(task_name, args.data, tokenizer, seq, seed=args.seed or 0,
+                         val_fraction=args.val_fraction or 0.1, template=args.template,
+                         labels=tuple(args.labels) if args.labels else None)
+        result = task.evaluate(model, args.batch or 8, args.eval_batches or 8)
+    except bad as e:
+        raise UsageError(str(e)) from None
+    extra = f", perplexity {math.exp(result['loss']):.3f}" if task_name == "lm" and result["loss"] < 50 else ""
+    what = "next-token accuracy" if task_name == "lm" else "accuracy"
+    acc = f", {what} {result['accuracy']:.4f}" if "accuracy" in result else ""
+    print(f"{args.init}: {task.describe()}; eval loss {result['loss']:.4f}{extra}{acc}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from ..host.sample import generate
+    UsageError, bad = _usage_errors()
+    try:
+        model, tokenizer = _eval_setup(args)
+    except bad as e:
+        raise UsageError(str(e)) from None
+    prompt = tokenizer.encode(args.prompt) if args.prompt else [tokenizer.eot]
+    if len(prompt) >= model.config.block_size:
+        prompt = prompt[-(model.config.block_size - 1):]
+    for n in range(args.count):
+        ids = generate(model, prompt, args.tokens, temperature=args.temperature, top_k=args.top_k,
+                       seed=args.seed + n, stop=tokenizer.eot)
+        text = tokenizer.decode(ids[len(prompt) if args.prompt else 1:])
+        print((args.prompt or "") + text)
+        if n + 1 < args.count:
+            print("-" * 40)
+    sys.stdout.flush()
+    return 0
+
+
+def add_host_parsers(sub, parser_class) -> None:
+    s = sub.add_parser("train", help="fine-tune or train GPT-2 in numpy: AdamW, MeZO or PeZO (hardware-exact z); "
+                                     "with --device, train a small network inside an engine")
+    _add_model(s)
+    _add_data(s)
+    _add_training(s)
+    _add_device(s)
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("pretrain", help="train the project's own base model from scratch on Python's "
+                                        "standard-library sources (AdamW)")
+    _add_model(s)
+    _add_data(s)
+    _add_training(s)
+    s.add_argument("--max-bytes", type=_integer("--max-bytes", 10_000, 1 << 34), default=2_000_000,
+                   help="bytes of standard-library source to read (default 2000000)")
+    s.set_defaults(func=cmd_pretrain)
+
+    s = sub.add_parser("eval", help="loss (and accuracy) of a checkpoint on a task's validation split")
+    _add_model(s, required_init=True)
+    _add_data(s)
+    s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("sample", help="generate text from a checkpoint (temperature, top-k)")
+    _add_model(s, required_init=True)
+    s.add_argument("--prompt", default="", help="text to continue (default: start of a document)")
+    s.add_argument("--tokens", type=_integer("--tokens", 1, 1 << 20), default=200, help="new tokens (default 200)")
+    s.add_argument("--temperature", type=_number("--temperature", 0.0, lo_open=False), default=0.8,
+                   help="0 = greedy (default 0.8)")
+    s.add_argument("--top-k", type=_integer("--top-k", 0), default=40, help="0 = no cut (default 40)")
+    s.add_argument("--count", type=_integer("--count", 1, 1000), default=1, help="samples (default 1)")
+    s.add_argument("--seed", type=_integer("--seed", 0, 2 ** 63 - 1), default=0)
+    s.set_defaults(func=cmd_sample)

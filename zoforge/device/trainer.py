@@ -1,0 +1,236 @@
+"""Zeroth-order training of a small network whose weights live in the engine, driven only by engine
+commands (MeZO's step with PeZO's numbers): the host never sees a perturbation, it sends seeds,
+signs and one scalar per step and reads back forward sums.
+
+One step (``ZOTrainer.step``)::
+
+    SEED s                       (pool chains with policy "continue": START row instead)
+    SCALE q                      (norm chains: q = tensor_scale of this step's perturbation)
+    PERTURB +1   FORWARD ... -> L+
+    PERTURB -2   FORWARD ... -> L-
+    PERTURB +1                   (every weight back, bit for bit)
+    UPDATE c = lr * (L+ - L-) / (2 eps)     (in the engine's c format; z regenerated once more)
+
+The network is a ReLU MLP (``sizes = [inputs, hidden..., classes]``; two entries: a linear
+classifier). Each layer is a rows x (cols+1) matrix in the engine's weight memory, the extra column
+being the bias, fed by a constant input 1.0. Activations travel as ``a_bits`` integers with
+``a_frac`` fraction bits; the host applies ReLU and requantizes between layers, and computes the
+softmax cross-entropy from the exact sums. Link-agnostic: anything with ``transact`` works.
+
+Members
+-------
+Task, make_task(...)       a synthetic classification task (Gaussian class clusters), standardized
+Layer, layout(spec, sizes) where each layer's matrix sits in the weight memory
+EngineNet(client, sizes, a_frac)   init(rng), logits(X), words
+cross_entropy(logits, y) -> (loss, accuracy)
+ZOConfig, ZOTrainer(client, task, config)   step(X, y), train_step(), evaluate(X, y), train() -> history
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..golden.pezo import tensor_scale
+from .client import EngineClient
+
+__all__ = ["Task", "make_task", "Layer", "layout", "EngineNet", "cross_entropy", "ZOConfig", "ZOTrainer"]
+
+
+@dataclass
+class Task:
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def features(self) -> int:
+        return self.X_train.shape[1]
+
+    @property
+    def classes(self) -> int:
+        return int(self.y_train.max()) + 1
+
+
+def make_task(features: int = 8, classes: int = 4, train: int = 512, test: int = 512, *,
+              separation: float = 2.0, seed: int = 0) -> Task:
+    """Each class a unit-variance Gaussian cluster around a random centre at distance ``separation``
+    from the origin; features standardized with the training statistics."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(classes, features))
+    centres *= separation / np.linalg.norm(centres, axis=1, keepdims=True)
+
+    def draw(n):
+        y = rng.integers(0, classes, size=n)
+        return centres[y] + rng.normal(size=(n, features)), y
+
+    Xtr, ytr = draw(train)
+    Xte, yte = draw(test)
+    mu, sd = Xtr.mean(axis=0), Xtr.std(axis=0)
+    return Task((Xtr - mu) / sd, ytr, (Xte - mu) / sd, yte)
+
+
+@dataclass(frozen=True)
+class Layer:
+    base: int          # first weight word
+    rows: int          # outputs
+    cols: int          # inputs + 1 (bias)
+    kw: int            # words per row
+
+    @property
+    def words(self) -> int:
+        return self.rows * self.kw
+
+
+def layout(spec, sizes: list[int]) -> list[Layer]:
+    """Consecutive regions of the weight memory, one per layer; checked against the spec."""
+    out, base = [], 0
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        cols = n_in + 1
+        if cols > spec.max_cols:
+            raise ValueError(f"engine trainer: a layer with {n_in} inputs needs max_cols >= {cols}")
+        kw = -(-cols // spec.lanes)
+        out.append(Layer(base, n_out, cols, kw))
+        base += n_out * kw
+    if base > spec.words:
+        raise ValueError(f"engine trainer: sizes {sizes} need {base} weight words, the engine has {spec.words}")
+    return out
+
+
+def cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    z = logits - logits.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return float(-logp[np.arange(len(y)), y].mean()), float((logits.argmax(axis=1) == y).mean())
+
+
+class EngineNet:
+    """A ReLU MLP in the engine's weight memory."""
+
+    def __init__(self, client: EngineClient, sizes: list[int], a_frac: int):
+        self.client, self.spec, self.sizes, self.a_frac = client, client.spec, list(sizes), a_frac
+        self.layers = layout(self.spec, self.sizes)
+
+    @property
+    def words(self) -> int:
+        return sum(layer.words for layer in self.layers)
+
+    def quantize(self, x: np.ndarray) -> np.ndarray:
+        top = (1 << (self.spec.a_bits - 1)) - 1
+        return np.clip(np.rint(x * 2.0 ** self.a_frac), -top - 1, top).astype(np.int64)
+
+    def init(self, rng: np.random.Generator) -> None:
+        """Uniform +-1/sqrt(fan in) weights, zero biases, loaded with one LOAD per layer."""
+        spec = self.spec
+        for layer in self.layers:
+            bound = 1.0 / math.sqrt(layer.cols - 1)
+            W = np.zeros((layer.rows, layer.kw * spec.lanes))
+            W[:, :layer.cols - 1] = rng.uniform(-bound, bound, size=(layer.rows, layer.cols - 1))
+            codes = np.rint(W * 2.0 ** spec.w_frac).astype(np.int64)
+            self.client.load(layer.base, codes.reshape(-1, spec.lanes))
+
+    def logits(self, X: np.ndarray) -> np.ndarray:
+        h = np.asarray(X, dtype=np.float64)
+        scale = 2.0 ** -(self.spec.w_frac + self.a_frac)
+        for i, layer in enumerate(self.layers):
+            x = self.quantize(np.concatenate([h, np.ones((len(h), 1))], axis=1))
+            h = self.client.forward(layer.base, layer.rows, x) * scale
+            if i + 1 < len(self.layers):
+                h = np.maximum(h, 0.0)
+        return h
+
+
+@dataclass
+class ZOConfig:
+    steps: int = 300
+    lr: float = 0.05
+    batch: int = 32
+    hidden: list[int] = field(default_factory=list)   # [] = linear classifier
+    a_frac: int = 4
+    seed: int = 0
+    pool_policy: str = "reseed"      # pool chains: "reseed" (SEED every step) or "continue" (START)
+    eval_every: int = 25
+
+
+class ZOTrainer:
+    def __init__(self, client: EngineClient, task: Task, config: ZOConfig):
+        self.client, self.spec, self.task, self.config = client, client.spec, task, config
+        self.net = EngineNet(client, [task.features, *config.hidden, task.classes], config.a_frac)
+        self.rng = np.random.default_rng(config.seed)
+        self.eps = 2.0 ** -self.spec.eps_shift
+        self.row = 0                       # pool start row (policy "continue")
+        self.c_saturated = 0
+        self.net.init(self.rng)
+        if self.spec.pool and config.pool_policy == "continue":
+            self.seed = self._draw_seed()
+            client.seed(self.seed)
+
+    def _draw_seed(self) -> int:
+        return int(self.rng.integers(1, 1 << min(self.spec.seed_lfsr.width, 63)))
+
+    def _select_perturbation(self) -> None:
+        spec, count = self.spec, self.net.words
+        if spec.pool and self.config.pool_policy == "continue":
+            self.client.start(self.row)
+            first = self.row * spec.lanes
+            self.row = (self.row + count) % spec.pool_rows
+        else:
+            self.seed = self._draw_seed()
+            self.client.seed(self.seed)
+            first = 0
+        if spec.norm:
+            self.client.scale(tensor_scale(spec.rng_spec, first, count * spec.lanes, seed=self.seed))
+
+    def c_code(self, value: float) -> int:
+        spec = self.spec
+        top = (1 << (spec.c_bits - 1)) - 1
+        code = int(np.rint(value * 2.0 ** spec.c_frac))
+        if not -top - 1 <= code <= top:
+            self.c_saturated += 1
+        return max(-top - 1, min(top, code))
+
+    def step(self, X: np.ndarray, y: np.ndarray) -> dict:
+        count, client = self.net.words, self.client
+        self._select_perturbation()
+        client.perturb(1, count)
+        loss_plus, _ = cross_entropy(self.net.logits(X), y)
+        client.perturb(-2, count)
+        loss_minus, _ = cross_entropy(self.net.logits(X), y)
+        client.perturb(1, count)
+        g = (loss_plus - loss_minus) / (2 * self.eps)
+        c = self.c_code(self.config.lr * g)
+        client.update(c, count)
+        return {"loss_plus": loss_plus, "loss_minus": loss_minus, "g": g, "c": c}
+
+    def train_step(self) -> dict:
+        """One step on a random mini-batch of the task's training set."""
+        task = self.task
+        idx = self.rng.choice(len(task.X_train), size=self.config.batch, replace=False)
+        return self.step(task.X_train[idx], task.y_train[idx])
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        return cross_entropy(self.net.logits(X), y)
+
+    def train(self, steps: int | None = None, log=None) -> list[dict]:
+        """Run ``steps`` steps on random mini-batches; every ``eval_every`` steps (and at both ends)
+        record the full training and test loss and accuracy."""
+        cfg, task = self.config, self.task
+        steps = cfg.steps if steps is None else steps
+        history = []
+
+        def record(t, extra=None):
+            tr, tr_acc = self.evaluate(task.X_train, task.y_train)
+            te, te_acc = self.evaluate(task.X_test, task.y_test)
+            row = {"step": t, "train_loss": tr, "train_acc": tr_acc, "test_loss": te, "test_acc": te_acc, **(extra or {})}
+            history.append(row)
+            if log:
+                log(row)
+
+        record(0)
+        for t in range(1, steps + 1):
+            info = self.train_step()
+            if t % cfg.eval_every == 0 or t == steps:
+                record(t, {"batch_loss": info["loss_plus"]})
+        return history
