@@ -12,6 +12,7 @@ import time
 from .. import atomic
 from ..errors import ToolError, UsageError
 from ..golden.spec import SpecError
+from .values import integer
 
 EXIT_BAD_INPUT = 2
 
@@ -21,16 +22,6 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
-def _positive(name: str, hi: int):
-    def convert(text: str) -> int:
-        try:
-            value = int(text, 0)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name}={text!r} is not an integer; {name} must be in [1, {hi}]")
-        if not 1 <= value <= hi:
-            raise argparse.ArgumentTypeError(f"{name}={value} is out of range; {name} must be in [1, {hi}]")
-        return value
-    return convert
 
 
 def _probability(text: str) -> float:
@@ -179,24 +170,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("spec", help=SPEC_HELP)
     s.add_argument("-o", "--output", required=True, help="output directory")
     s.add_argument("--name", help="Verilog module and file name (default: the spec's kind)")
-    s.add_argument("--seed", type=_positive("seed", 2**64 - 1), help="override the spec's seed")
+    s.add_argument("--seed", type=integer("seed", 1, 2**64 - 1), help="override the spec's seed")
     s.set_defaults(func=cmd_gen)
 
     s = sub.add_parser("golden", help="dump the golden model's first outputs to .npy (row = cycle, column = lane)")
     s.add_argument("spec", help=SPEC_HELP)
-    s.add_argument("--count", required=True, type=_positive("count", MAX_COUNT), help="cycles (rows) to dump")
-    s.add_argument("--seed", type=_positive("seed", 2**64 - 1), help="override the spec's seed")
+    s.add_argument("--count", required=True, type=integer("count", 1, MAX_COUNT), help="cycles (rows) to dump")
+    s.add_argument("--seed", type=integer("seed", 1, 2**64 - 1), help="override the spec's seed")
     s.add_argument("-o", "--output", required=True, help="output .npy file")
     s.set_defaults(func=cmd_golden)
 
     s = sub.add_parser("sim", help="simulate the generated block and compare every output with the golden model")
     s.add_argument("spec", help=SPEC_HELP)
-    s.add_argument("--cycles", type=_positive("cycles", 10_000_000), default=2000,
+    s.add_argument("--cycles", type=integer("cycles", 1, 10_000_000), default=2000,
                    help="output words (transfers) to compare (default 2000)")
     s.add_argument("--simulator", choices=("pysim", "icarus", "verilator"), default="pysim")
     s.add_argument("--backpressure", type=_probability, default=0.25,
                    help="probability that the consumer stalls in a cycle (default 0.25)")
-    s.add_argument("--seed", type=_positive("seed", 2**64 - 1), help="override the spec's seed")
+    s.add_argument("--seed", type=integer("seed", 1, 2**64 - 1), help="override the spec's seed")
     s.set_defaults(func=cmd_sim)
 
     s = sub.add_parser("synth", help="resource counts (LUT/FF/carry/DSP/BRAM) from Yosys")
@@ -208,8 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("quality", help="statistics of a block's numbers: mean, variance, kurtosis, max |z|, KS")
     s.add_argument("spec", help=SPEC_HELP)
-    s.add_argument("--count", type=_positive("count", MAX_COUNT), default=1_000_000, help="numbers to draw")
-    s.add_argument("--seed", type=_positive("seed", 2**64 - 1), help="override the spec's seed")
+    s.add_argument("--count", type=integer("count", 1, MAX_COUNT), default=1_000_000, help="numbers to draw")
+    s.add_argument("--seed", type=integer("seed", 1, 2**64 - 1), help="override the spec's seed")
     s.set_defaults(func=cmd_quality)
 
     from .npu import add_npu_parser

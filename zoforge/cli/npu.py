@@ -11,15 +11,12 @@ import time
 
 import numpy as np
 
+from .values import integer
+
 SPEC_HELP = "GEMM spec: gemm, gemm:key=value,... or a preset (npu1-gpt2, npu2-gpt2, npu1-i16)"
 SHAPES_HELP = "shapes served: MxKxN[,MxKxN...] or gpt2[:BT] (GPT-2 124M's matmuls, default B*T 256)"
 
 
-def _seed(text: str) -> int:
-    import argparse
-    if not text.isdigit() or int(text) >= 2 ** 63:
-        raise argparse.ArgumentTypeError(f"seed={text!r} must be an integer in [0, 2**63)")
-    return int(text)
 
 
 def _spec(text: str):
@@ -129,7 +126,7 @@ def add_npu_parser(subparsers, parser_class) -> None:
     s = sub.add_parser("emulate", help="run one GEMM on the dataflow emulator, print plan statistics and error")
     s.add_argument("spec", help=SPEC_HELP)
     s.add_argument("--shape", required=True, help="MxKxN, e.g. 256x768x2304")
-    s.add_argument("--seed", type=_seed, default=0, help="seed of the random A and B (default 0)")
+    s.add_argument("--seed", type=integer("seed", 0, 2**63 - 1), default=0, help="seed of the random A and B (default 0)")
     s.set_defaults(func=cmd_emulate)
 
     s = sub.add_parser("validate", help="check every hardware rule for a design and its shapes")

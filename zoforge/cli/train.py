@@ -12,6 +12,8 @@ import argparse
 import math
 import sys
 
+from .values import integer, number
+
 __all__ = ["add_host_parsers"]
 
 _LR_DEFAULT = {"adamw": 1e-4, "mezo": 1e-6, "pezo": 1e-6}
@@ -19,34 +21,6 @@ _LR_DEFAULT = {"adamw": 1e-4, "mezo": 1e-6, "pezo": 1e-6}
 
 # ---- option value converters: one line naming the option, its value and what is allowed ------------
 
-def _integer(option: str, lo: int, hi: int | None = None):
-    def convert(text: str) -> int:
-        allowed = f"an integer in [{lo}, {hi}]" if hi is not None else f"an integer >= {lo}"
-        try:
-            value = int(text, 0)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{option}={text!r} is not an integer; {option} must be {allowed}")
-        if value < lo or (hi is not None and value > hi):
-            raise argparse.ArgumentTypeError(f"{option}={value} is out of range; {option} must be {allowed}")
-        return value
-    return convert
-
-
-def _number(option: str, lo: float, hi: float | None = None, *, lo_open: bool = True, hi_open: bool = False):
-    def convert(text: str) -> float:
-        left, right = "(" if lo_open else "[", ")" if hi_open else "]"
-        allowed = f"a number in {left}{lo}, {hi}{right}" if hi is not None else \
-            f"a number {'>' if lo_open else '>='} {lo}"
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        ok = math.isfinite(value) and (value > lo if lo_open else value >= lo) and \
-            (hi is None or (value < hi if hi_open else value <= hi))
-        if not ok:
-            raise argparse.ArgumentTypeError(f"{option}={text!r} is not allowed; {option} must be {allowed}")
-        return value
-    return convert
 
 
 def _labels(text: str) -> list[str]:
@@ -77,7 +51,7 @@ def _add_model(p, *, required_init: bool = False) -> None:
                    help="'bytes' or a folder with encoder.json + vocab.bpe (default: bytes for 257-token "
                         "models, else the BPE files next to --init)")
     p.add_argument("--matmul", choices=("cpu", "npu-emu", "npu"), help="matmul backend (default cpu)")
-    p.add_argument("--threads", type=_integer("--threads", 0, 256),
+    p.add_argument("--threads", type=integer("--threads", 0, 256),
                    help="CPU threads (BLAS and the optimizer's passes); 0: automatic")
 
 
@@ -91,13 +65,13 @@ def _add_data(p) -> None:
                                       "'{sentence} It was')")
     p.add_argument("--labels", type=_labels, help="classification label words separated by '|' (sst2 default: "
                                                   "' terrible| great')")
-    p.add_argument("--val-fraction", type=_number("--val-fraction", 0.0, 1.0, hi_open=True),
+    p.add_argument("--val-fraction", type=number("--val-fraction", 0.0, 1.0, hi_open=True),
                    help="validation share of the data (default 0.1)")
-    p.add_argument("--seq", type=_integer("--seq", 2, 1 << 16), help="tokens per sequence (default 64)")
-    p.add_argument("--batch", type=_integer("--batch", 1, 1 << 16), help="sequences per step (default 8)")
-    p.add_argument("--eval-batches", type=_integer("--eval-batches", 1, 1 << 20),
+    p.add_argument("--seq", type=integer("--seq", 2, 1 << 16), help="tokens per sequence (default 64)")
+    p.add_argument("--batch", type=integer("--batch", 1, 1 << 16), help="sequences per step (default 8)")
+    p.add_argument("--eval-batches", type=integer("--eval-batches", 1, 1 << 20),
                    help="batches per evaluation (default 8)")
-    p.add_argument("--seed", type=_integer("--seed", 0, 2 ** 63 - 1), help="batch order, model init, ZO seeds (default 0)")
+    p.add_argument("--seed", type=integer("--seed", 0, 2 ** 63 - 1), help="batch order, model init, ZO seeds (default 0)")
 
 
 def _add_training(p) -> None:
@@ -108,25 +82,25 @@ def _add_training(p) -> None:
                                                            "pezo (ZO, z from --perturb) (default pezo)")
     p.add_argument("--perturb", metavar="SPEC", help="pezo's random-number spec, as `zoforge gen` takes it: "
                    "pezo:..., gaussian:..., uniform:... or a preset (default pezo-pool)")
-    p.add_argument("--pool-refresh", type=_integer("--pool-refresh", 0), metavar="N",
+    p.add_argument("--pool-refresh", type=integer("--pool-refresh", 0), metavar="N",
                    help="pezo pool: reseed (refill) the pool every N queries; 0 = never, as PeZO describes it "
                         "(default 0)")
-    p.add_argument("--lr", type=_number("--lr", 0.0), help="learning rate (default 1e-4 adamw, 1e-6 ZO)")
+    p.add_argument("--lr", type=number("--lr", 0.0), help="learning rate (default 1e-4 adamw, 1e-6 ZO)")
     p.add_argument("--lr-schedule", choices=("constant", "cosine"), help="default constant")
-    p.add_argument("--warmup", type=_integer("--warmup", 0), help="linear warm-up steps (default 0)")
-    p.add_argument("--eps", type=_number("--eps", 0.0), help="ZO perturbation size (default 1e-3)")
-    p.add_argument("--queries", type=_integer("--queries", 1, 1024), help="ZO queries per step (default 1)")
-    p.add_argument("--weight-decay", type=_number("--weight-decay", 0.0, lo_open=False),
+    p.add_argument("--warmup", type=integer("--warmup", 0), help="linear warm-up steps (default 0)")
+    p.add_argument("--eps", type=number("--eps", 0.0), help="ZO perturbation size (default 1e-3)")
+    p.add_argument("--queries", type=integer("--queries", 1, 1024), help="ZO queries per step (default 1)")
+    p.add_argument("--weight-decay", type=number("--weight-decay", 0.0, lo_open=False),
                    help="decoupled weight decay, not on biases and LayerNorm (default 0)")
     p.add_argument("--betas", type=_betas, help="AdamW betas (default 0.9,0.95)")
-    p.add_argument("--grad-clip", type=_number("--grad-clip", 0.0, lo_open=False),
+    p.add_argument("--grad-clip", type=number("--grad-clip", 0.0, lo_open=False),
                    help="AdamW gradient-norm clip, 0 = off (default 0)")
-    p.add_argument("--steps", type=_integer("--steps", 1), help="total optimizer steps (default 100)")
-    p.add_argument("--eval-interval", type=_integer("--eval-interval", 0),
+    p.add_argument("--steps", type=integer("--steps", 1), help="total optimizer steps (default 100)")
+    p.add_argument("--eval-interval", type=integer("--eval-interval", 0),
                    help="evaluate every N steps and at the end, 0 = only at the start and end (default 50)")
-    p.add_argument("--checkpoint-interval", type=_integer("--checkpoint-interval", 0),
+    p.add_argument("--checkpoint-interval", type=integer("--checkpoint-interval", 0),
                    help="save every N steps (default 0: at the end and on Ctrl-C)")
-    p.add_argument("--log-interval", type=_integer("--log-interval", 1), help="metrics line every N steps (default 1)")
+    p.add_argument("--log-interval", type=integer("--log-interval", 1), help="metrics line every N steps (default 1)")
     p.add_argument("-o", "--out", metavar="RUN", help="run directory: metrics.jsonl, loss.png, checkpoints/ "
                                                       "(default runs/train)")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
@@ -359,7 +333,7 @@ def add_host_parsers(sub, parser_class) -> None:
     _add_model(s)
     _add_data(s)
     _add_training(s)
-    s.add_argument("--max-bytes", type=_integer("--max-bytes", 10_000, 1 << 34), default=2_000_000,
+    s.add_argument("--max-bytes", type=integer("--max-bytes", 10_000, 1 << 34), default=2_000_000,
                    help="bytes of standard-library source to read (default 2000000)")
     s.set_defaults(func=cmd_pretrain)
 
@@ -371,10 +345,10 @@ def add_host_parsers(sub, parser_class) -> None:
     s = sub.add_parser("sample", help="generate text from a checkpoint (temperature, top-k)")
     _add_model(s, required_init=True)
     s.add_argument("--prompt", default="", help="text to continue (default: start of a document)")
-    s.add_argument("--tokens", type=_integer("--tokens", 1, 1 << 20), default=200, help="new tokens (default 200)")
-    s.add_argument("--temperature", type=_number("--temperature", 0.0, lo_open=False), default=0.8,
+    s.add_argument("--tokens", type=integer("--tokens", 1, 1 << 20), default=200, help="new tokens (default 200)")
+    s.add_argument("--temperature", type=number("--temperature", 0.0, lo_open=False), default=0.8,
                    help="0 = greedy (default 0.8)")
-    s.add_argument("--top-k", type=_integer("--top-k", 0), default=40, help="0 = no cut (default 40)")
-    s.add_argument("--count", type=_integer("--count", 1, 1000), default=1, help="samples (default 1)")
-    s.add_argument("--seed", type=_integer("--seed", 0, 2 ** 63 - 1), default=0)
+    s.add_argument("--top-k", type=integer("--top-k", 0), default=40, help="0 = no cut (default 40)")
+    s.add_argument("--count", type=integer("--count", 1, 1000), default=1, help="samples (default 1)")
+    s.add_argument("--seed", type=integer("--seed", 0, 2 ** 63 - 1), default=0)
     s.set_defaults(func=cmd_sample)

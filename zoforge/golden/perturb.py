@@ -31,28 +31,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .fixed import FixedFormat, fit, overflowed, shift_round, signed_bits_for
-from .spec import param, preset, register, Spec
+from .fixed import fit, overflowed, shift_round, signed_bits_for
+from .spec import param, preset, register
+from .weight_stream import MAX_WORK_BITS, WeightStreamSpec
 
 __all__ = ["PerturbSpec", "perturb_codes", "SCALES"]
 
 SCALES = (1, -1, -2, 0)
-MAX_WORK_BITS = 62      # every intermediate stays an exact int64 in the golden model
 
 
 @register
 @dataclass(frozen=True, kw_only=True)
-class PerturbSpec(Spec):
+class PerturbSpec(WeightStreamSpec):
     """Streams ``lanes`` weights per cycle and adds ``s * round(eps * z)`` to each."""
 
     KIND = "perturb"
     SUMMARY = "perturbation unit: w + s*round(eps*z), s in {+1,-1,-2,0}, bit-exact restore, overflow flagged"
 
-    lanes: int = param(8, lo=1, hi=64, doc="weights per cycle")
-    w_bits: int = param(16, lo=2, hi=32, doc="weight bits (signed)")
-    w_frac: int = param(12, lo=0, hi=48, doc="weight fraction bits")
-    z_bits: int = param(16, lo=2, hi=32, doc="perturbation bits (signed), the RNG chain's output")
-    z_frac: int = param(14, lo=0, hi=48, doc="perturbation fraction bits (PeZO sQ1: bits-2; Gaussian sQ3: bits-4)")
     eps_mul: int = param(1, lo=1, hi=(1 << 16) - 1, doc="eps = eps_mul * 2**-eps_shift; 1 means a pure shift")
     eps_shift: int = param(8, lo=0, hi=63, doc="eps = eps_mul * 2**-eps_shift")
     rounding: str = param("nearest_even", choices=("nearest_even", "half_up", "floor"),
@@ -68,22 +63,6 @@ class PerturbSpec(Spec):
         if self.delta_bits + 2 > MAX_WORK_BITS:
             self.fail("w_frac", f"needs a {self.delta_bits}-bit delta (eps*z in weight LSBs); "
                                 f"lower w_frac or raise eps_shift so it stays within {MAX_WORK_BITS - 2} bits")
-
-    @property
-    def w_format(self) -> FixedFormat:
-        return FixedFormat(self.w_bits, self.w_frac)
-
-    @property
-    def z_format(self) -> FixedFormat:
-        return FixedFormat(self.z_bits, self.z_frac)
-
-    @property
-    def out_format(self) -> FixedFormat:
-        return self.w_format
-
-    @property
-    def outputs_per_cycle(self) -> int:
-        return self.lanes
 
     @property
     def eps(self) -> float:

@@ -35,26 +35,21 @@ import numpy as np
 
 from .fixed import FixedFormat, fit, overflowed, product_range, shift_round, signed_bits_for
 from .lfsr import LFSRSpec, lfsr_words, seed_param, width_param
-from .spec import param, preset, register, Spec
+from .spec import param, preset, register
+from .weight_stream import MAX_WORK_BITS, WeightStreamSpec
 
 __all__ = ["UpdateSpec", "update_codes"]
 
-MAX_WORK_BITS = 62      # the aligned sum stays an exact int64 in the golden model
 
 
 @register
 @dataclass(frozen=True, kw_only=True)
-class UpdateSpec(Spec):
+class UpdateSpec(WeightStreamSpec):
     """Streams ``lanes`` weights per cycle and subtracts ``round(c * z + lambda * w)``."""
 
     KIND = "update"
     SUMMARY = "update unit: w - round(lr*g*z + lr*wd*w), nearest-even or LFSR stochastic rounding, overflow flagged"
 
-    lanes: int = param(8, lo=1, hi=64, doc="weights per cycle")
-    w_bits: int = param(16, lo=2, hi=32, doc="weight bits (signed)")
-    w_frac: int = param(12, lo=0, hi=48, doc="weight fraction bits")
-    z_bits: int = param(16, lo=2, hi=32, doc="perturbation bits (signed)")
-    z_frac: int = param(14, lo=0, hi=48, doc="perturbation fraction bits")
     c_bits: int = param(16, lo=2, hi=32, doc="bits of the runtime scalar c = lr*g (signed)")
     c_frac: int = param(20, lo=0, hi=48, doc="fraction bits of c")
     rounding: str = param("nearest_even", choices=("nearest_even", "stochastic", "half_up", "floor"),
@@ -83,24 +78,8 @@ class UpdateSpec(Spec):
 
     # ---- formats and derived widths ----
     @property
-    def w_format(self) -> FixedFormat:
-        return FixedFormat(self.w_bits, self.w_frac)
-
-    @property
-    def z_format(self) -> FixedFormat:
-        return FixedFormat(self.z_bits, self.z_frac)
-
-    @property
     def c_format(self) -> FixedFormat:
         return FixedFormat(self.c_bits, self.c_frac)
-
-    @property
-    def out_format(self) -> FixedFormat:
-        return self.w_format
-
-    @property
-    def outputs_per_cycle(self) -> int:
-        return self.lanes
 
     @property
     def frac(self) -> int:
