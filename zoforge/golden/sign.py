@@ -171,15 +171,29 @@ def _tables(matrix: Matrix) -> np.ndarray:
 
 def _numbers(taps: np.ndarray, per_word: int, sparse: int, lut: np.ndarray, out: np.ndarray | None = None):
     """Numbers from tap words (bit i = random bit i of the word): (words, per_word) entries of ``lut``
-    ([+v, -v], any dtype), zeroed unless the ``sparse`` bits after each sign are all ones."""
+    ([+v, -v], any dtype), zero unless the ``sparse`` bits after each sign bit are all ones.
+
+    Vectorised as one table gather per index of ``c`` numbers (up to 8 random bits; a byte holds
+    8 dense numbers), ``c`` a divisor of ``per_word``."""
     group = 1 + sparse
-    used = per_word * group
-    raw = taps.astype("<u8", copy=False).view(np.uint8).reshape(len(taps), 8)[:, :-(-used // 8)]
-    bits = np.unpackbits(raw, axis=1, bitorder="little")[:, :used].reshape(len(taps), per_word, group)
-    out = np.take(lut, bits[:, :, 0], out=out)
-    if sparse:
-        out *= bits[:, :, 1:].min(axis=2)
-    return out
+    c = max(d for d in range(1, max(1, 8 // group) + 1) if per_word % d == 0)
+    table = _chunk_table(tuple(lut.tolist()), lut.dtype, sparse, c)
+    shifts = np.arange(0, per_word * group, c * group, dtype=np.int64)
+    index = (taps.view(np.int64)[:, None] >> shifts) & ((1 << (c * group)) - 1)
+    if out is not None:
+        out = out.reshape(len(taps), per_word // c, c)
+    return np.take(table, index, axis=0, out=out).reshape(len(taps), per_word)
+
+
+@functools.lru_cache(maxsize=64)
+def _chunk_table(lut: tuple, dtype, sparse: int, c: int) -> np.ndarray:
+    """(2**(c*(1+sparse)), c): the c numbers whose random bits are the index, low bits first."""
+    group = 1 + sparse
+    index = np.arange(1 << (c * group))[:, None] >> (group * np.arange(c))[None, :]
+    sign, nonzero = index & 1, (index >> 1) & ((1 << sparse) - 1) == (1 << sparse) - 1
+    table = np.where(nonzero, np.array(lut, dtype)[sign], 0).astype(dtype)
+    table.setflags(write=False)
+    return table
 
 
 # ---- host API -----------------------------------------------------------------------------------
