@@ -1,5 +1,5 @@
-"""Throughput of the host's PeZO perturbation generator (golden model, bit-exact with the gateware)
-against numpy's Generator.standard_normal (float64, float32) and Generator.random, in one run.
+"""Throughput of the host's PeZO and sign perturbation generators (golden models, bit-exact with the
+gateware) against numpy's Generator.standard_normal (float64, float32) and Generator.random, in one run.
 
 Every method makes n numbers per call, as a new array (as the host uses it) and into a preallocated
 array (``out=``, no page faults). Calls of all methods are interleaved, repeated, and the median is
@@ -26,10 +26,12 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 import benchlib  # noqa: E402
 from zoforge.golden import parse                                            # noqa: E402
 from zoforge.golden.pezo import perturbation, perturbation_values           # noqa: E402
+from zoforge.golden import sign                                             # noqa: E402
 
 GPT2 = 124_439_808                      # GPT-2 124M parameter count
 START = 7 * GPT2                        # the perturbation of step 7
 SPECS = {"pool": "pezo-pool", "rotate": "pezo-rotate"}
+SIGN_SPECS = {"sign": "sign", "sign sparse": "sign-sparse"}
 BASE = "numpy standard_normal f64"
 
 
@@ -48,6 +50,12 @@ def methods(n: int, rng: np.random.Generator):
                                              lambda s=spec: perturbation(s, START, n, out=out["i16"]))
         table[f"pezo {name} values f32"] = (lambda s=spec: perturbation_values(s, START, n),
                                             lambda s=spec: perturbation_values(s, START, n, out=out["f32"]))
+    for name, text in SIGN_SPECS.items():
+        spec = parse(text)
+        table[f"{name} codes int16"] = (lambda s=spec: sign.perturbation(s, START, n),
+                                        lambda s=spec: sign.perturbation(s, START, n, out=out["i16"]))
+        table[f"{name} values f32"] = (lambda s=spec: sign.perturbation_values(s, START, n),
+                                       lambda s=spec: sign.perturbation_values(s, START, n, out=out["f32"]))
     return table
 
 
@@ -81,7 +89,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     sizes = [int(float(s)) for s in args.sizes.split(",")]
     lines = [
-        "# PeZO golden perturbation throughput vs numpy",
+        "# PeZO and sign golden perturbation throughput vs numpy",
         "",
         f"Command: `{command(argv)}`",
         "",
@@ -90,7 +98,8 @@ def main(argv=None) -> None:
         f"running): single-thread medians of {args.repeats} interleaved calls.",
         "",
         f"PeZO specs: pool = `{parse(SPECS['pool'])}`, rotate = `{parse(SPECS['rotate'])}`. "
-        f"Slices start at element {START:,} (step 7 of GPT-2 124M). Codes are sQ1.14 int16; values are "
+        f"Sign specs: sign = `{parse(SIGN_SPECS['sign'])}`, sign sparse = `{parse(SIGN_SPECS['sign sparse'])}` "
+        f"(codes sQ2.13). Slices start at element {START:,} (step 7 of GPT-2 124M). Codes are sQ1.14 int16; values are "
         "the same numbers as exact float32. Ratio = numbers/s divided by numpy standard_normal float64 "
         "numbers/s at the same size and mode.",
         "",

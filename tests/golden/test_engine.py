@@ -43,7 +43,7 @@ def test_every_pezo_chain_has_a_gaussian_partner_at_equal_outputs_per_cycle():
         spec = parse(name)
         by_lanes.setdefault(spec.outputs_per_cycle, set()).add(spec.KIND)
     assert {2, 4, 8} <= set(by_lanes)
-    assert all(kinds == {"pezo", "gaussian"} for kinds in by_lanes.values())
+    assert all(kinds == {"pezo", "gaussian", "sign"} for kinds in by_lanes.values())
 
 
 def test_hash_follows_the_canonical_string():

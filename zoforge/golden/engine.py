@@ -4,7 +4,7 @@ executor: :mod:`zoforge.golden.engine_model`, gateware: :mod:`zoforge.gen.engine
 
 Every sub-spec is derived here and nowhere else:
 
-* ``rng_spec``   the random-number source, a registered preset of kind ``pezo`` or ``gaussian``
+* ``rng_spec``   the random-number source, a registered preset of kind ``pezo``, ``gaussian`` or ``sign``
   (parameter ``rng``); its ``outputs_per_cycle`` is the engine's ``lanes``, its ``out_format`` the
   perturbation format z.
 * ``perturb``    :class:`PerturbSpec`: ``lanes`` weights per cycle, eps = 2**-eps_shift (a shift).
@@ -34,11 +34,11 @@ from .mac import MacSpec
 from .perturb import PerturbSpec
 from .spec import Spec, SpecError, param, parse, preset, presets, register
 from .update import UpdateSpec
-from . import gaussian as _gaussian, pezo as _pezo  # noqa: F401  (their presets must exist first)
+from . import gaussian as _gaussian, pezo as _pezo, sign as _sign  # noqa: F401  (their presets must exist first)
 
 __all__ = ["EngineSpec", "RNG_PRESETS", "RNG_KINDS", "SR_WIDTH"]
 
-RNG_KINDS = ("pezo", "gaussian")
+RNG_KINDS = ("pezo", "gaussian", "sign")
 SR_WIDTH = 32            # LFSR width of the update unit's stochastic rounding
 
 # RNG chains at 2 and 4 numbers per cycle (the foundation's presets have 8), so that small engines
@@ -69,7 +69,7 @@ class EngineSpec(Spec):
     KIND = "engine"
     SUMMARY = "PeZO engine: RNG chain + perturb/update units + MAC array, weights on chip, byte command stream"
 
-    rng: str = param("pezo-pool-x2", choices=RNG_PRESETS, doc="RNG chain (a pezo or gaussian preset); sets lanes")
+    rng: str = param("pezo-pool-x2", choices=RNG_PRESETS, doc="RNG chain (a pezo, gaussian or sign preset); sets lanes")
     words: int = param(512, lo=2, hi=32768, doc="weight memory depth, in words of lanes weights")
     w_bits: int = param(16, choices=(8, 16), doc="weight bits (signed)")
     w_frac: int = param(12, lo=0, hi=15, doc="weight fraction bits", shown="an integer in [0, w_bits-1]")
@@ -177,8 +177,10 @@ class EngineSpec(Spec):
 
     @property
     def seed_lfsr(self):
-        """The LFSR whose seed the SEED command sets (its lane seeds are the chain's seed vector)."""
-        return self.rng_spec.uniform.lfsr
+        """The LFSR whose seed the SEED command sets (its lane seeds are the chain's seed vector):
+        that of the chain's uniform source, or the chain's own (sign)."""
+        rng = self.rng_spec
+        return getattr(rng, "uniform", rng).lfsr
 
     @functools.cached_property
     def hash(self) -> bytes:

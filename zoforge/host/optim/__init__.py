@@ -5,7 +5,7 @@ Members
 -------
 OPTIMIZERS                       the names: adamw, mezo, pezo
 DEFAULT_PERTURB                  the spec PeZO uses when none is given
-perturbation_spec(text)          parse a ``--perturb`` spec (kinds pezo, gaussian, uniform)
+perturbation_spec(text)          parse a ``--perturb`` spec (kinds pezo, gaussian, uniform, sign)
 build(name, params, ...)         an optimizer over a model's parameters
 AdamW, ZOSGD, MezoGaussian, SpecPerturbation, Layout, Workers, Pass, NonFiniteLoss, query_seed
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ...golden.gaussian import GaussianSpec
 from ...golden.pezo import PezoSpec
+from ...golden.sign import SignSpec
 from ...golden.spec import SpecError, parse
 from ...golden.uniform import UniformSpec
 from ..params import Params
@@ -30,11 +31,12 @@ __all__ = ["OPTIMIZERS", "DEFAULT_PERTURB", "PERTURB_KINDS", "perturbation_spec"
 
 OPTIMIZERS = ("adamw", "mezo", "pezo")
 DEFAULT_PERTURB = "pezo-pool"
-PERTURB_KINDS = (PezoSpec, GaussianSpec, UniformSpec)
+PERTURB_KINDS = (PezoSpec, GaussianSpec, UniformSpec, SignSpec)
 
 
 def perturbation_spec(text: str):
-    """A perturbation source spec: ``pezo:...``, ``gaussian:...``, ``uniform:...`` or one of their presets."""
+    """A perturbation source spec: ``pezo:...``, ``gaussian:...``, ``uniform:...``, ``sign:...`` or one of
+    their presets."""
     spec = parse(text)
     if not isinstance(spec, PERTURB_KINDS):
         raise SpecError(f"spec: kind {spec.KIND!r} is not a perturbation source; use "

@@ -1,6 +1,7 @@
 """Fast host renderings of the Gaussian-approximator and uniform streams at any element offset.
 
-:func:`zoforge.golden.pezo.perturbation_values` already renders a ``pezo`` stream from any start; the
+:func:`zoforge.golden.pezo.perturbation_values` and :func:`zoforge.golden.sign.perturbation_values`
+already render ``pezo`` and ``sign`` streams from any start; the
 ``gaussian`` and ``uniform`` golden models only produce a stream from its beginning
 (``spec.golden(count)``). These functions give flat elements ``start .. start+n-1`` of the same streams
 (element i is word ``i // lanes``, lane ``i % lanes``) from the LFSR words of the spec's uniform source
@@ -15,6 +16,7 @@ import numpy as np
 from ...golden.gaussian import GaussianSpec
 from ...golden.lfsr import lfsr_pieces
 from ...golden.pezo import PezoSpec, perturbation, perturbation_values
+from ...golden.sign import SignSpec, perturbation as sign_codes, perturbation_values as sign_values
 from ...golden.uniform import UniformSpec, words_to_codes
 
 __all__ = ["stream_codes", "stream_values"]
@@ -56,6 +58,8 @@ def stream_codes(spec, start: int, n: int, seed: int | None = None, q: int | Non
     a reseed with ``seed``; ``q``: the runtime scale of a ``pezo`` spec with scale=norm."""
     if isinstance(spec, PezoSpec):
         return perturbation(spec, start, n, seed=seed, q=q).astype(np.int64)
+    if isinstance(spec, SignSpec):
+        return sign_codes(spec, start, n, seed=seed).astype(np.int64)
     return _lfsr_stream(spec, start, np.empty(n, np.int64), seed, None)
 
 
@@ -63,4 +67,6 @@ def stream_values(spec, start: int, out: np.ndarray, seed: int | None = None, q:
     """Real values ``code * lsb`` (exact in float32) of elements start .. start+len(out)-1, into ``out``."""
     if isinstance(spec, PezoSpec):
         return perturbation_values(spec, start, len(out), seed=seed, q=q, out=out)
+    if isinstance(spec, SignSpec):
+        return sign_values(spec, start, len(out), seed=seed, dtype=out.dtype, out=out)
     return _lfsr_stream(spec, start, out, seed, spec.out_format.lsb)
