@@ -5,6 +5,7 @@ import pytest
 
 from zoforge.golden.engine_model import EngineModel
 from zoforge.golden.pezo import perturbation, tensor_scale
+from zoforge.golden.queries import lfsr_seed, query_seed
 from zoforge.golden.spec import SpecError, parse
 from zoforge.host.config import GPTConfig
 from zoforge.host.optim import Layout, Pass, SpecPerturbation, Workers, perturbation_spec
@@ -75,8 +76,8 @@ def test_pool_queries_continue_where_the_last_one_stopped():
 
 
 def test_pool_refresh_reseeds_every_r_queries_and_restarts_the_pool():
-    src = SpecPerturbation(perturbation_spec("pezo:reuse=pool,pool=256,lanes=8,scale=norm"), Layout(CFG), Workers(1),
-                           refresh=3, run_seed=9)
+    src = SpecPerturbation(perturbation_spec("pezo:reuse=pool,pool=256,lanes=8,scale=norm,refresh=3"), Layout(CFG),
+                           Workers(1), run_seed=9)
     qs = [src.query(j, seed=0) for j in range(7)]
     assert qs[0].seed == qs[1].seed == qs[2].seed != qs[3].seed == qs[5].seed != qs[6].seed
     assert [q.start for q in qs] == [(j % 3) * src.stream_length % 256 for j in range(7)]
@@ -105,11 +106,12 @@ def test_pool_z_matches_the_engine_model():
 
 
 def test_seeded_queries_follow_the_seed_command():
-    src = source("pezo:reuse=rotate,gens=4,hold=2,lanes=4,bits=16,scale=none")
-    q = src.query(5, seed=(1 << 40) + 77)
-    assert q.start == 0 and 0 < q.seed < 2 ** 32 and q.seed == ((1 << 40) + 77) & 0xFFFFFFFF
+    spec = perturbation_spec("pezo:reuse=rotate,gens=4,hold=2,lanes=4,bits=16,scale=none")
+    src = SpecPerturbation(spec, Layout(CFG), Workers(1), run_seed=4, queries=3)
+    q = src.query(5)                                                   # step 1, query 2
+    assert q.start == 0 and 0 < q.seed < 2 ** 32 and q.seed == query_seed(4, 1, 2) & 0xFFFFFFFF
     assert (src.codes(q, 0) == src.spec.golden(256, seed=q.seed).reshape(-1)[:src.layout.segments[0].length]).all()
-    assert src.query(0, seed=1 << 32).seed == 1                        # an all-zero LFSR seed is never used
+    assert lfsr_seed(spec, 1 << 32) == 1                               # an all-zero LFSR seed is never used
 
 
 def reference_pass(w, z, op, decay_mask):
@@ -127,7 +129,8 @@ def reference_pass(w, z, op, decay_mask):
 @pytest.mark.parametrize("cfg,text,refresh", [(c, t, 0) for c in (CFG, ODD) for t in SPECS] +
                          [(BIG, t, 0) for t in SPECS[:5] + SPECS[-1:]] + [(CFG, SPECS[0], 1), (BIG, SPECS[0], 2)])
 def test_fast_pass_equals_reference(text, cfg, refresh):
-    src = SpecPerturbation(perturbation_spec(text), Layout(cfg), Workers(2), refresh=refresh, run_seed=3)
+    spec = perturbation_spec(text)
+    src = SpecPerturbation(spec.replace(refresh=refresh) if refresh else spec, Layout(cfg), Workers(2), run_seed=3)
     lay = src.layout
     params = Params.init(cfg, 3)
     trainable = np.concatenate([params.data[s.start:s.stop] for s in lay.segments])

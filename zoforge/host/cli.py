@@ -19,14 +19,16 @@ _LR_DEFAULT = {"adamw": 1e-4, "mezo": 1e-6, "pezo": 1e-6}
 
 # ---- option value converters: one line naming the option, its value and what is allowed ------------
 
-def _integer(option: str, lo: int, hi: int | None = None):
+def _integer(option: str, lo: int | None, hi: int | None = None):
+    """An integer option; ``lo=None``: any integer (its range is checked where the value is used)."""
     def convert(text: str) -> int:
-        allowed = f"an integer in [{lo}, {hi}]" if hi is not None else f"an integer >= {lo}"
+        allowed = "an integer" if lo is None else \
+            f"an integer in [{lo}, {hi}]" if hi is not None else f"an integer >= {lo}"
         try:
             value = int(text, 0)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{option}={text!r} is not an integer; {option} must be {allowed}")
-        if value < lo or (hi is not None and value > hi):
+        if lo is not None and (value < lo or (hi is not None and value > hi)):
             raise argparse.ArgumentTypeError(f"{option}={value} is out of range; {option} must be {allowed}")
         return value
     return convert
@@ -108,9 +110,9 @@ def _add_training(p) -> None:
                                                            "pezo (ZO, z from --perturb) (default pezo)")
     p.add_argument("--perturb", metavar="SPEC", help="pezo's random-number spec, as `zoforge gen` takes it: "
                    "pezo:..., gaussian:..., uniform:... or a preset (default pezo-pool)")
-    p.add_argument("--pool-refresh", type=_integer("--pool-refresh", 0), metavar="N",
-                   help="pezo pool: reseed (refill) the pool every N queries; 0 = never, as PeZO describes it "
-                        "(default 0)")
+    p.add_argument("--pool-refresh", type=_integer("--pool-refresh", None), metavar="N",
+                   help="pezo pool: reseed (refill) the pool every N queries, the spec's refresh=N; 0 keeps the "
+                        "spec's value (never, unless the spec sets it) (default 0)")
     p.add_argument("--lr", type=_number("--lr", 0.0), help="learning rate (default 1e-4 adamw, 1e-6 ZO)")
     p.add_argument("--lr-schedule", choices=("constant", "cosine"), help="default constant")
     p.add_argument("--warmup", type=_integer("--warmup", 0), help="linear warm-up steps (default 0)")
@@ -184,13 +186,19 @@ def _options(args, **overrides):
 
 
 def _check_perturb(opts) -> None:
+    """Parse --perturb and apply --pool-refresh before anything is loaded (the spec checks both)."""
     from ..golden.spec import SpecError
-    from .optim import perturbation_spec
-    if opts.perturb is not None:
-        try:
-            perturbation_spec(opts.perturb)
-        except SpecError as e:
-            raise SpecError(f"--perturb: {e}") from None
+    from .optim import DEFAULT_PERTURB, perturbation_spec, with_refresh
+    if opts.optimizer != "pezo":
+        return
+    try:
+        spec = perturbation_spec(opts.perturb or DEFAULT_PERTURB)
+    except SpecError as e:
+        raise SpecError(f"--perturb: {e}") from None
+    try:
+        with_refresh(spec, opts.pool_refresh)
+    except SpecError as e:
+        raise SpecError(f"--pool-refresh={opts.pool_refresh}: {e}") from None
 
 
 def _run_training(args, opts, given) -> int:
