@@ -331,23 +331,24 @@ def unscaled(spec: PezoSpec, start: int, length: int, seed: int | None = None) -
     return _render(spec, start, _output(length, spec.code_dtype, None), seed, None)
 
 
+_SPLIT = 23               # squared codes (< 2**46) are summed as two int64 halves of 23 bits
+
+
 @functools.lru_cache(maxsize=8)
-def _pool_prefix(spec: PezoSpec, seed: int | None, q: int | None):
-    """Prefix sums of the squared pool codes (scaled by q, or unscaled for None): index k is the sum
-    over pool[:k]. int64 while it cannot overflow (bits <= 20), Python ints otherwise."""
+def _pool_prefix(spec: PezoSpec, seed: int | None, q: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Prefix sums of the squared pool codes (scaled by q, or unscaled for None), index k summing
+    pool[:k], as (high, low) halves: a square is ``high << 23 | low``, and each half's sum over at most
+    2**20 codes stays below 2**43, exact in int64 for every ``bits``."""
     codes = np.array(pool_codes(spec, seed))
     if q is not None:
         scale_inplace(codes, q, spec.sfrac)
-    squares = codes * codes                              # < 2**46
-    if spec.bits <= 20:                                  # 2**38 * 2**20 < 2**63
-        prefix = np.concatenate([[0], np.cumsum(squares)])
+    squares = codes * codes
+    halves = []
+    for part in (squares >> _SPLIT, squares & ((1 << _SPLIT) - 1)):
+        prefix = np.concatenate([[0], np.cumsum(part)])
         prefix.setflags(write=False)
-        return prefix
-    total, prefix = 0, [0]
-    for v in squares.tolist():
-        total += v
-        prefix.append(total)
-    return tuple(prefix)
+        halves.append(prefix)
+    return tuple(halves)
 
 
 def window_sumsq(spec: PezoSpec, start: int, length: int, seed: int | None = None, q: int | None = None) -> int:
@@ -357,12 +358,15 @@ def window_sumsq(spec: PezoSpec, start: int, length: int, seed: int | None = Non
     if length < 0 or start < 0:
         raise ValueError(f"window_sumsq: start={start} and length={length} must be >= 0")
     if spec.reuse == "pool":
-        pre, p = _pool_prefix(spec, seed, q), spec.pool
+        p = spec.pool
         laps, rest = divmod(length, p)
         a = start % p
         end = a + rest
-        total = laps * int(pre[p]) + int(pre[min(end, p)]) - int(pre[a])
-        return total + (int(pre[end - p]) if end > p else 0)
+        total = 0
+        for shift, pre in zip((_SPLIT, 0), _pool_prefix(spec, seed, q)):
+            part = laps * int(pre[p]) + int(pre[min(end, p)]) - int(pre[a])
+            total += (part + (int(pre[end - p]) if end > p else 0)) << shift
+        return total
     total, buf = 0, np.empty(min(length, _PIECE * 4), dtype=spec.code_dtype)
     for offset in range(0, length, max(1, len(buf))):
         part = buf[:min(len(buf), length - offset)]
