@@ -67,7 +67,8 @@ def test_commands_follow_the_rng_spec(rng, seeds, starts, scales):
         assert ops.count(P.Op.PERTURB) == 3 and ops.count(P.Op.UPDATE) == 1
 
 
-@pytest.mark.parametrize("rng", ["pezo-pool-x2", "pezo-pool-r1-x2", "pezo-pool-fold-r1-x2", "pezo-rotate-x2", "clt4-x2"])
+@pytest.mark.parametrize("rng", ["pezo-pool-x2", "pezo-pool-r1-x2", "pezo-pool-fold-r1-x2", "pezo-rotate-x2",
+                                 "clt4-x2"])
 def test_each_step_perturbs_along_the_query_position(rng):
     """The z the engine used in step t is the stream at query_position(t), and consecutive steps differ:
     a pool whose row never advanced (or that was never reseeded) would repeat z."""

@@ -51,8 +51,8 @@ def _interrupt_at(step):
                                              ("mezo", {"queries": 2, "weight_decay": 0.01}),
                                              ("pezo", {"perturb": "pezo:reuse=pool,pool=1000,lanes=8,scale=norm",
                                                        "pool_refresh": 3}),
-                                             ("pezo", {"perturb": "pezo:reuse=pool,pool=1000,lanes=8,scale=fold,refresh=2",
-                                                       "queries": 2}),
+                                             ("pezo", {"perturb": "pezo:reuse=pool,pool=1000,lanes=8,"
+                                                                   "scale=fold,refresh=2", "queries": 2}),
                                              ("pezo", {"perturb": "pezo-rotate", "lr_schedule": "cosine", "warmup": 2})])
 def test_resume_is_bit_identical(tmp_path, optimizer, extra):
     whole = Trainer(options(tmp_path / "whole", optimizer, checkpoint_interval=3, **extra), log=quiet).run()

@@ -2,7 +2,8 @@
 
 See :mod:`zoforge.golden.scale` for the formats and the no-overflow proof. There is no ``*`` here: a
 constant q (scale=none|sqrt3|fold; fold's per-tensor factor lives in the host's scalars) adds one
-shifted copy of u per canonical-signed-digit term; a runtime q (scale=norm) gates one shifted copy of u per bit of q into an adder tree.
+shifted copy of u per canonical-signed-digit term; a runtime q (scale=norm) gates one shifted copy of
+u per bit of q into an adder tree.
 """
 
 from __future__ import annotations
