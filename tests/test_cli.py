@@ -43,6 +43,17 @@ def test_gen_writes_verilog_and_manifest(tmp_path, capsys):
         assert name in verilog
 
 
+def test_pezo_manifest_reports_the_refill_and_its_cost_per_query(tmp_path, capsys):
+    text = "pezo:reuse=pool,pool=64,lanes=4,bits=12,scale=fold,refresh=4"
+    code, _, _ = run(capsys, "gen", text, "-o", str(tmp_path))
+    assert code == 0
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert parse(manifest["spec"]) == parse(text) and "refresh=4" in manifest["spec"]
+    assert manifest["refill_cycles"] == 16 and manifest["refresh_cycles_per_query"] == 4.0
+    assert manifest["refresh"] == 4 and manifest["latency_cycles"] == 18
+    assert not any(p["name"].startswith("scale") for p in manifest["ports"])       # fold: no scale port
+
+
 def test_golden_dumps_rows_per_cycle(tmp_path, capsys):
     out_file = tmp_path / "g.npy"
     code, _, _ = run(capsys, "golden", "uniform16", "--count", "100", "--seed", "7", "-o", str(out_file))

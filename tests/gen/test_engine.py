@@ -1,6 +1,7 @@
 """The engine gateware equals the golden engine on whole command streams, with random gaps on both
 byte streams: every preset, the PeZO pool, PeZO rotate, uniform and Gaussian chains, drawn specs;
-and a few ZO training steps through the simulated engine are bit-identical to the golden run."""
+and a few ZO training steps through the simulated engine (pool refreshed or not, norm or folded
+scaling) are bit-identical to the golden run."""
 
 import numpy as np
 import pytest
@@ -33,7 +34,8 @@ def test_presets_equal_golden(name, words, seed):
     check_session(parse(name), seed, max_words=words)
 
 
-@pytest.mark.parametrize("rng", ["pezo-pool-x2", "pezo-rotate-x2", "pezo-uniform-x4", "clt4-x2", "icdf16-x2"])
+@pytest.mark.parametrize("rng", ["pezo-pool-x2", "pezo-pool-fold-x2", "pezo-rotate-x2", "pezo-uniform-x4", "clt4-x2",
+                                 "icdf16-x2"])
 def test_chains_equal_golden(rng):
     check_session(parse(f"engine:rng={rng},words=64,max_cols=16,batch=2"), seed=12)
 
@@ -69,9 +71,12 @@ def run_training(link, spec, steps):
     return history, client.read(0, trainer.net.words), client.status()
 
 
-def test_training_steps_are_bit_identical_to_the_golden_run():
-    spec = parse("engine:rng=pezo-pool-x2,words=64,max_cols=16")
-    golden = run_training(EngineModel(spec), spec, 2)
-    sim = run_training(SimEngine(spec, valid_prob=0.8, ready_prob=0.8), spec, 2)
+@pytest.mark.parametrize("rng, steps", [("pezo-pool-x2", 2), ("pezo-pool-r1-x2", 3), ("pezo-pool-fold-r1-x2", 3),
+                                        ("pezo-pool-fold-x4", 3)])
+def test_training_steps_are_bit_identical_to_the_golden_run(rng, steps):
+    """Pool refresh (a SEED that refills the pool between steps) and folded scaling included."""
+    spec = parse(f"engine:rng={rng},words=64,max_cols=16")
+    golden = run_training(EngineModel(spec), spec, steps)
+    sim = run_training(SimEngine(spec, valid_prob=0.8, ready_prob=0.8), spec, steps)
     assert golden[0] == sim[0]                               # every loss, bit for bit
     assert (golden[1] == sim[1]).all() and golden[2] == sim[2]

@@ -1,5 +1,6 @@
 """The PeZO chain's gateware equals its golden model: every reuse x scale combination, drawn specs, the
-``start`` replay, the ``scale`` port, latency, and no multiplier in the emitted Verilog."""
+``start`` replay, the ``scale`` port, a host's refresh schedule, latency and refill cycles, no
+multiplier in the emitted Verilog, and fold/refresh adding no logic."""
 
 import re
 
@@ -13,22 +14,23 @@ from tests.util import assert_equal_streams, check_pysim
 from zoforge.gen.emit import to_verilog
 from zoforge.golden import parse
 from zoforge.golden.pezo import PezoSpec, perturbation, tensor_scale
+from zoforge.golden.queries import query_position
 from zoforge.sim.lanes import pack, payload_format, unpack
 
 
-@pytest.mark.parametrize("scale", ["none", "sqrt3", "norm"])
+@pytest.mark.parametrize("scale", ["none", "sqrt3", "norm", "fold"])
 @pytest.mark.parametrize("reuse", ["pool,pool=96", "rotate,gens=3,hold=5", "none"])
 def test_every_reuse_and_scale_equals_golden(reuse, scale):
     check_pysim(parse(f"pezo:reuse={reuse},lanes=4,bits=12,scale={scale}"), numbers=3000)
 
 
 def test_presets_equal_golden():
-    for text in ["pezo-pool", "pezo-rotate", "pezo-uniform"]:
+    for text in ["pezo-pool", "pezo-rotate", "pezo-uniform", "pezo-pool-fold-r1"]:
         check_pysim(parse(text), numbers=3000)
 
 
 @settings(max_examples=4, deadline=None)
-@given(reuse=st.sampled_from(["pool", "rotate", "none"]), scale=st.sampled_from(["none", "sqrt3", "norm"]),
+@given(reuse=st.sampled_from(["pool", "rotate", "none"]), scale=st.sampled_from(["none", "sqrt3", "norm", "fold"]),
        lanes=st.integers(1, 6), width=st.integers(8, 40), form=st.sampled_from(["galois", "fibonacci"]),
        sfrac=st.integers(4, 16), data=st.data())
 def test_drawn_specs_equal_golden(reuse, scale, lanes, width, form, sfrac, data):
@@ -135,14 +137,83 @@ def test_ports_follow_the_spec():
     assert pool.start.payload.shape().width == 9 and pool.scale.payload.shape().width == 9
     rotate = parse("pezo:reuse=rotate,gens=2,scale=sqrt3").create()
     assert set(rotate.signature.members) == {"o", "seed"}
+    fold = parse("pezo-pool-fold-r1").create()
+    assert set(fold.signature.members) == {"o", "seed", "start"}          # no scale port
     assert payload_format(rotate.seed.payload.shape()) == (2, 32, False)
     assert payload_format(rotate.o.payload.shape()) == (8, 16, True)
-    for dut in (pool, rotate):
+    for dut in (pool, rotate, fold):
         Fragment.get(dut, None)                   # elaborates (and marks used)
 
 
-@pytest.mark.parametrize("text", ["pezo:reuse=pool,pool=64,lanes=4,scale=norm", "pezo:reuse=rotate,lanes=4,scale=sqrt3"])
+@pytest.mark.parametrize("text", ["pezo:reuse=pool,pool=64,lanes=4,scale=norm", "pezo:reuse=rotate,lanes=4,scale=sqrt3",
+                                  "pezo:reuse=pool,pool=64,lanes=4,scale=fold,refresh=2"])
 def test_emitted_verilog_has_no_multiplier(text):
     verilog, _ = to_verilog(parse(text), "pezo")
     assert "module pezo" in verilog
     assert not re.search(r"[\w)\]]\s*\*\s*[\w(]", verilog)
+
+
+def test_fold_and_refresh_are_the_sqrt3_gateware():
+    """scale=fold keeps its factor in the host's scalars and refresh is the host's schedule: neither adds
+    logic, so the Verilog is the sqrt3 pool's, character for character."""
+    sqrt3, _ = to_verilog(parse("pezo:reuse=pool,pool=64,lanes=4,scale=sqrt3"), "pezo")
+    for text in ["pezo:reuse=pool,pool=64,lanes=4,scale=fold", "pezo:reuse=pool,pool=64,lanes=4,scale=fold,refresh=3"]:
+        assert to_verilog(parse(text), "pezo")[0] == sqrt3
+
+
+def test_refill_cycles_are_what_a_seed_costs_beyond_a_start():
+    """Cycles from a transfer on ``seed`` (or ``start``) to the next valid word, without back-pressure:
+    the difference is the pool's refill, ``spec.refill_cycles``."""
+    spec = parse("pezo:reuse=pool,pool=40,lanes=4,bits=10,scale=fold,refresh=2")
+    dut = spec.create()
+    seed = pack(spec.seed_vector(99), spec.width)
+    gaps = {}
+
+    async def bench(ctx):
+        ctx.set(dut.o.ready, 1)
+        for name, value in [("start", 3), ("seed", seed), ("start", 5)]:
+            for _ in range(spec.latency + 3):             # let the pipeline run
+                await ctx.tick()
+            port = getattr(dut, name)
+            ctx.set(Value.cast(port.payload), value)
+            ctx.set(port.valid, 1)
+            await ctx.tick()
+            ctx.set(port.valid, 0)
+            cycles = 0
+            while not ctx.get(dut.o.valid):
+                await ctx.tick()
+                cycles += 1
+            gaps.setdefault(name, cycles)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert gaps["seed"] - gaps["start"] == spec.refill_cycles == spec.rows == 10
+    assert spec.refresh_cycles_per_query == 5.0
+
+
+@pytest.mark.parametrize("text", ["pezo:reuse=pool,pool=40,lanes=4,bits=10,scale=fold,refresh=2",
+                                  "pezo:reuse=pool,pool=40,lanes=4,bits=10,scale=norm,refresh=3",
+                                  "pezo:reuse=pool,pool=40,lanes=4,bits=10,scale=sqrt3"])
+def test_a_host_refresh_schedule_equals_golden(text):
+    """Queries of 7 words placed by query_position: a seed transfer whenever the pool's seed changes,
+    a start for every query (and the norm chain's scale); the whole stream equals the golden slices."""
+    spec, words, queries = parse(text), 7, 7
+    events, want, loaded = {}, [], None
+    for j in range(queries):
+        seed, start = query_position(spec, j, words * spec.lanes, run_seed=11)
+        ops = []
+        if seed != loaded:
+            ops.append(("seed", pack(spec.seed_vector(seed if seed is not None else spec.seed), spec.width)))
+            loaded = seed
+        ops.append(("start", start // spec.lanes))
+        q = None
+        if spec.scale == "norm":
+            q = tensor_scale(spec, start, words * spec.lanes, seed)
+            ops.append(("scale", q))
+        events[j * words] = ops
+        want.append(expected(spec, start // spec.lanes, words, seed=seed, q=q))
+    got, _ = run(spec.create(), words * queries, events)
+    assert len({w.tobytes() for w in want}) == queries               # every query a new perturbation
+    assert_equal_streams(np.concatenate(want), got, text)

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from zoforge.golden import SpecError, parse
-from zoforge.golden.pezo import (PezoSpec, perturbation, perturbation_values, pool_codes, tensor_scale,
-                                 unscaled)
+from zoforge.golden.pezo import (PezoSpec, fold_factor, perturbation, perturbation_values, pool_codes, tensor_scale,
+                                 unscaled, window_sumsq)
 from zoforge.golden.reuse import rotate_element
-from zoforge.golden.scale import csd, gaussian_norm, norm_q, scale_codes, sqrt3_q, sum_squares
+from zoforge.golden.scale import csd, fold_from_sumsq, gaussian_norm, norm_q, scale_codes, sqrt3_q, sum_squares
 
 SMALL = [
     "pezo:reuse=pool,pool=96,lanes=8,bits=16,scale=norm",
@@ -23,6 +23,8 @@ SMALL = [
     "pezo:reuse=rotate,gens=16,hold=40,lanes=16,bits=8",
     "pezo:reuse=none,lanes=5,bits=24,sfrac=16,width=24,scale=norm",
     "pezo:reuse=none,lanes=8,bits=16,scale=sqrt3,width=64",
+    "pezo:reuse=pool,pool=96,lanes=8,bits=16,scale=fold,refresh=3",
+    "pezo:reuse=rotate,gens=3,hold=5,lanes=7,bits=12,scale=fold",
 ]
 
 
@@ -30,7 +32,8 @@ SMALL = [
 
 def test_bare_kind_full_string_and_presets_parse_and_round_trip():
     assert parse("pezo") == parse("pezo:reuse=pool,pool=4096,lanes=8,bits=16,scale=norm")
-    for text in ["pezo", "pezo-pool", "pezo-rotate", "pezo-uniform", *SMALL]:
+    for text in ["pezo", "pezo-pool", "pezo-rotate", "pezo-uniform", "pezo-pool-r1", "pezo-pool-fold",
+                 "pezo-pool-fold-r1", *SMALL]:
         spec = parse(text)
         assert isinstance(spec, PezoSpec)
         assert parse(str(spec)) == spec
@@ -48,6 +51,12 @@ def test_derived_values():
     assert parse("pezo:scale=none").q == 256 and parse("pezo:scale=sqrt3").q == sqrt3_q(8) == 443
     assert parse("pezo:reuse=none,scale=norm").reset_scale == sqrt3_q(8)
     assert spec.uniform is spec.uniform                       # a cached sub-spec
+    assert parse("pezo:scale=fold").q == sqrt3_q(8)
+    assert spec.refresh == 0 and spec.refill_cycles == 512 and spec.refresh_cycles_per_query == 0
+    spec = parse("pezo:reuse=pool,pool=4096,lanes=8,scale=fold,refresh=4")
+    assert spec.refresh_cycles_per_query == 128.0 and str(spec).endswith(",refresh=4")
+    assert spec.manifest_info() == {"refill_cycles": 512, "refresh": 4, "refresh_cycles_per_query": 128.0}
+    assert parse("pezo:reuse=rotate").refill_cycles == 0 == parse("pezo:reuse=none").refresh_cycles_per_query
 
 
 BAD = [
@@ -59,6 +68,8 @@ BAD = [
     ("width", "pezo:width=1"), ("width", "pezo:width=65"), ("form", "pezo:form=ring"),
     ("seed", "pezo:seed=0"), ("seed", "pezo:seed=65536,width=16"), ("poly", "pezo:poly=0x1f,width=4,bits=4"),
     ("poly", "pezo:poly=0x13,width=5,bits=4"), ("seed", "pezo:seed=x"),
+    ("refresh", "pezo:refresh=-1"), ("refresh", "pezo:refresh=1073741825"),
+    ("refresh", "pezo:reuse=rotate,refresh=1"), ("refresh", "pezo:reuse=none,scale=fold,refresh=8"),
 ]
 
 
@@ -66,6 +77,13 @@ BAD = [
 def test_invalid_parameters_are_named(name, text):
     with pytest.raises(SpecError, match=rf"^pezo: {name}="):
         parse(text)
+
+
+def test_refresh_on_a_non_pool_spec_is_one_clear_line():
+    with pytest.raises(SpecError) as info:
+        parse("pezo:reuse=rotate,refresh=2")
+    assert str(info.value) == ("pezo: refresh=2 applies to reuse=pool only (reuse=rotate reseeds every query); "
+                               "refresh must be 0 here")
 
 
 def test_irrelevant_parameters_are_not_checked():
@@ -194,6 +212,8 @@ def test_runtime_q_and_errors():
         perturbation(spec, 0, 10, q=1000)
     with pytest.raises(ValueError, match="scale=none"):
         perturbation(parse("pezo:scale=none"), 0, 10, q=300)
+    with pytest.raises(ValueError, match="scale=fold"):
+        perturbation(parse("pezo:scale=fold"), 0, 10, q=300)
     with pytest.raises(ValueError, match="start=-1"):
         perturbation(spec, -1, 10)
     with pytest.raises(ValueError, match="out"):
@@ -237,3 +257,50 @@ def test_lanes_are_uncorrelated_after_rotation():
     corr = np.corrcoef(z[::8].T)                      # one transfer per held vector
     np.fill_diagonal(corr, 0)
     assert np.abs(corr).max() < 5 / np.sqrt(len(z) // 8)
+
+
+# ---- scale=fold and the sums behind the per-tensor factors ---------------------------------------
+
+@pytest.mark.parametrize("text", SMALL)
+def test_fold_codes_are_the_sqrt3_codes(text):
+    spec = parse(text).replace(scale="fold")
+    sqrt3 = spec.replace(scale="sqrt3")
+    for seed in (None, 99):
+        assert (spec.golden(300, seed=seed) == sqrt3.golden(300, seed=seed)).all()
+
+
+@pytest.mark.parametrize("text", ["pezo:reuse=pool,pool=96,lanes=8,bits=16", "pezo:reuse=pool,pool=40,lanes=4,bits=24",
+                                  "pezo:reuse=rotate,gens=3,hold=5,lanes=7,bits=12", "pezo:reuse=none,lanes=5,bits=20"])
+def test_window_sums_of_squares_are_exact(text):
+    spec = parse(text)
+    for seed in (None, 1234):
+        for q in (None, 300, spec.q):
+            for start, length in [(0, 1), (5, 17), (37, 96), (90, 1000), (8, 0), (1 << 33, 257)]:
+                codes = unscaled(spec, start, length, seed) if q is None else perturbation(
+                    spec.replace(scale="norm"), start, length, seed, q=q)
+                assert window_sumsq(spec, start, length, seed, q) == sum(int(c) ** 2 for c in codes)
+
+
+@pytest.mark.parametrize("text", ["pezo-pool-fold", "pezo:reuse=rotate,scale=fold", "pezo:reuse=none,scale=fold"])
+def test_fold_factor_norm_matches_the_codes(text):
+    spec = parse(text)
+    for start, length in [(0, 100_000), (12_344, 777_777), (8, 5000)]:
+        f = fold_factor(spec, start, length, seed=77)
+        z = perturbation_values(spec, start, length, seed=77, dtype=np.float64)
+        assert np.linalg.norm(f * z) == pytest.approx(gaussian_norm(length), rel=1e-9)
+        # the same correction scale=norm's register makes, without its rounding to sfrac bits
+        q = tensor_scale(spec.replace(scale="norm"), start, length, seed=77)
+        assert f * spec.q == pytest.approx(q, abs=1.0)
+
+
+def test_fold_factor_is_clamped_like_the_norm_register():
+    spec = parse("pezo:reuse=pool,pool=64,lanes=8,bits=8,scale=fold")
+    z, hi = perturbation(spec, 0, 64).astype(float), ((2 << spec.sfrac) - 1) / spec.q
+    want = gaussian_norm(1) * 64 / np.abs(z)                # one element: E|g| / |z|, z in LSBs of 2**-6
+    assert (want > hi).any() and (want < hi).any()
+    for k in range(64):
+        assert fold_factor(spec, k, 1) == pytest.approx(min(want[k], hi), rel=1e-12)
+    assert fold_from_sumsq(0, 5, spec.q, spec.bits, spec.sfrac) == hi
+    assert fold_from_sumsq(1 << 40, 5, spec.q, spec.bits, spec.sfrac) == 1 / spec.q
+    with pytest.raises(ValueError, match="length=0"):
+        fold_factor(spec, 0, 0)

@@ -20,7 +20,16 @@ def loss_of(opt):
     return lambda: float(np.sum((trainable(opt).astype(np.float64) - target) ** 2))
 
 
+def scalars(source, query, x):
+    """The float32 scalar each weight's z is multiplied by in a pass with scalar ``x``: x times the
+    segment's factor (scale=fold; 1 otherwise), rounded to float32."""
+    factor = getattr(query, "factor", lambda k: 1.0)
+    return np.concatenate([np.full(s.length, np.float32(x * factor(k)), np.float32)
+                           for k, s in enumerate(source.layout.segments)])
+
+
 @pytest.mark.parametrize("name,perturb", [("mezo", None), ("pezo", "pezo-pool"), ("pezo", "pezo-rotate"),
+                                          ("pezo", "pezo-pool-fold"), ("pezo", "pezo:reuse=none,lanes=8,scale=fold"),
                                           ("pezo", "gaussian:method=clt,n=4,lanes=8,bits=16")])
 @pytest.mark.parametrize("queries", [1, 3])
 def test_step_equals_the_reference_rule(name, perturb, queries):
@@ -30,29 +39,32 @@ def test_step_equals_the_reference_rule(name, perturb, queries):
     lay, mask = opt.source.layout, None
     mask = np.concatenate([np.full(s.length, s.decay) for s in lay.segments])
     f = loss_of(opt)
-    step, lr, eps = 4, 0.01, np.float32(1e-2)
+    step, lr, eps = 4, 0.01, 1e-2
     w = trainable(opt)
     target = np.linspace(-1, 1, lay.size)
-    zs, gs, losses = [], [], []
+    zs, gs, losses, queries_made = [], [], [], []
     for i in range(queries):
         query = opt.source.query(step * queries + i, query_seed(5, step, i))
+        queries_made.append(query)
         z = opt.source.full(query)
         zs.append(z)
-        plus = w + z * eps
+        plus = w + z * scalars(opt.source, query, eps)
         lp = float(np.sum((plus.astype(np.float64) - target) ** 2))
-        minus = plus + z * np.float32(-2e-2)
+        minus = plus + z * scalars(opt.source, query, -2.0 * eps)
         lm = float(np.sum((minus.astype(np.float64) - target) ** 2))
-        w = minus + z * eps
-        gs.append((lp - lm) / 2e-2)
+        w = minus + z * scalars(opt.source, query, eps)
+        gs.append((lp - lm) / (2 * eps))
         losses += [lp, lm]
-    for i, (z, g) in enumerate(zip(zs, gs)):
+    for i, (query, z, g) in enumerate(zip(queries_made, zs, gs)):
         if i == 0:
             w[mask] *= np.float32(1 - lr * 0.1)
-        w += z * np.float32(-lr * g / queries)
+        w += z * scalars(opt.source, query, -lr * g / queries if queries > 1 else -lr * g)
     got = opt.step(f, step, lr)
     assert got == pytest.approx(np.mean(losses))
     assert opt.last_grads == pytest.approx(gs)
     assert np.array_equal(trainable(opt), w)
+    if perturb and "fold" in perturb:               # the factors are not all 1: the test above means something
+        assert len(set(queries_made[0].factors)) > 1
 
 
 def test_seeds_differ_per_step_and_query_and_repeat_exactly():

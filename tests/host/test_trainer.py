@@ -7,6 +7,8 @@ import signal
 import numpy as np
 import pytest
 
+from zoforge.golden.queries import query_position
+from zoforge.golden.spec import parse
 from zoforge.host.checkpoint import load_hf
 from zoforge.metrics import read_metrics
 from zoforge.host.options import OptionError, TrainOptions
@@ -49,6 +51,8 @@ def _interrupt_at(step):
                                              ("mezo", {"queries": 2, "weight_decay": 0.01}),
                                              ("pezo", {"perturb": "pezo:reuse=pool,pool=1000,lanes=8,scale=norm",
                                                        "pool_refresh": 3}),
+                                             ("pezo", {"perturb": "pezo:reuse=pool,pool=1000,lanes=8,"
+                                                                   "scale=fold,refresh=2", "queries": 2}),
                                              ("pezo", {"perturb": "pezo-rotate", "lr_schedule": "cosine", "warmup": 2})])
 def test_resume_is_bit_identical(tmp_path, optimizer, extra):
     whole = Trainer(options(tmp_path / "whole", optimizer, checkpoint_interval=3, **extra), log=quiet).run()
@@ -56,7 +60,13 @@ def test_resume_is_bit_identical(tmp_path, optimizer, extra):
         Trainer(options(tmp_path / "cut", optimizer, checkpoint_interval=3, **extra), log=quiet,
                 after_step=_interrupt_at(5)).run()
     saved = latest_checkpoint(tmp_path / "cut")
-    assert saved.name == "step-00000005" and json.loads((saved / "state.json").read_text())["step"] == 5
+    state = json.loads((saved / "state.json").read_text())
+    assert saved.name == "step-00000005" and state["step"] == 5
+    if "next_start" in state.get("perturbation", {}):      # a pool: the next SEED/START, for the hardware
+        p = state["perturbation"]
+        assert p["refresh"] == parse(p["spec"]).refresh > 0
+        assert [p["next_pool_seed"], p["next_start"]] == list(
+            query_position(parse(p["spec"]), 5 * extra.get("queries", 1), p["stream_length"], 0))
     resumed = Trainer.resume(tmp_path / "cut", log=quiet).run()
     assert resumed.step == whole.step == 8
     _, a, _, arrays_a = load_checkpoint(whole.checkpoint)

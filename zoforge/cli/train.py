@@ -82,9 +82,9 @@ def _add_training(p) -> None:
                                                            "pezo (ZO, z from --perturb) (default pezo)")
     p.add_argument("--perturb", metavar="SPEC", help="pezo's random-number spec, as `zoforge gen` takes it: "
                    "pezo:..., gaussian:..., uniform:... or a preset (default pezo-pool)")
-    p.add_argument("--pool-refresh", type=integer("--pool-refresh", 0), metavar="N",
-                   help="pezo pool: reseed (refill) the pool every N queries; 0 = never, as PeZO describes it "
-                        "(default 0)")
+    p.add_argument("--pool-refresh", type=integer("--pool-refresh", None), metavar="N",
+                   help="pezo pool: reseed (refill) the pool every N queries, the spec's refresh=N; 0 keeps the "
+                        "spec's value (never, unless the spec sets it) (default 0)")
     p.add_argument("--lr", type=number("--lr", 0.0), help="learning rate (default 1e-4 adamw, 1e-6 ZO)")
     p.add_argument("--lr-schedule", choices=("constant", "cosine"), help="default constant")
     p.add_argument("--warmup", type=integer("--warmup", 0), help="linear warm-up steps (default 0)")
@@ -158,13 +158,19 @@ def _options(args, **overrides):
 
 
 def _check_perturb(opts) -> None:
+    """Parse --perturb and apply --pool-refresh before anything is loaded (the spec checks both)."""
     from ..golden.spec import SpecError
-    from ..host.optim import perturbation_spec
-    if opts.perturb is not None:
-        try:
-            perturbation_spec(opts.perturb)
-        except SpecError as e:
-            raise SpecError(f"--perturb: {e}") from None
+    from .optim import DEFAULT_PERTURB, perturbation_spec, with_refresh
+    if opts.optimizer != "pezo":
+        return
+    try:
+        spec = perturbation_spec(opts.perturb or DEFAULT_PERTURB)
+    except SpecError as e:
+        raise SpecError(f"--perturb: {e}") from None
+    try:
+        with_refresh(spec, opts.pool_refresh)
+    except SpecError as e:
+        raise SpecError(f"--pool-refresh={opts.pool_refresh}: {e}") from None
 
 
 def _run_training(args, opts, given) -> int:

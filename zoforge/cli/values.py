@@ -9,14 +9,16 @@ import math
 __all__ = ["integer", "number"]
 
 
-def integer(option: str, lo: int, hi: int | None = None):
+def integer(option: str, lo: int | None, hi: int | None = None):
+    """An integer option; ``lo=None``: any integer (its range is checked where the value is used)."""
     def convert(text: str) -> int:
-        allowed = f"an integer in [{lo}, {hi}]" if hi is not None else f"an integer >= {lo}"
+        allowed = "an integer" if lo is None else \
+            f"an integer in [{lo}, {hi}]" if hi is not None else f"an integer >= {lo}"
         try:
             value = int(text, 0)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{option}={text!r} is not an integer; {option} must be {allowed}")
-        if value < lo or (hi is not None and value > hi):
+        if lo is not None and (value < lo or (hi is not None and value > hi)):
             raise argparse.ArgumentTypeError(f"{option}={value} is out of range; {option} must be {allowed}")
         return value
     return convert

@@ -2,14 +2,22 @@
 commands (MeZO's step with PeZO's numbers): the host never sees a perturbation, it sends seeds,
 signs and one scalar per step and reads back forward sums.
 
-One step (``ZOTrainer.step``)::
+One step (``ZOTrainer.step``) is query number ``step`` of the run, placed by
+:func:`zoforge.golden.queries.query_position` (the host optimizer's definition too)::
 
-    SEED s                       (pool chains with policy "continue": START row instead)
+    SEED s                       (pool chains: only when the pool's seed changes, every ``refresh``
+                                  queries of the rng spec and once at the start; other chains: every step)
+    START row                    (pool chains: the pool continues where the last step stopped)
     SCALE q                      (norm chains: q = tensor_scale of this step's perturbation)
     PERTURB +1   FORWARD ... -> L+
     PERTURB -2   FORWARD ... -> L-
     PERTURB +1                   (every weight back, bit for bit)
     UPDATE c = lr * (L+ - L-) / (2 eps)     (in the engine's c format; z regenerated once more)
+
+``scale=fold`` chains send no SCALE: the engine perturbs by eps*z with the constant-q codes z, and the
+norm-matching factor f (:func:`fold_factor` of this step's perturbation, the whole network being one
+tensor) goes into c. The norm chain's step along f*z estimates ``f * g`` and moves by ``lr * f*g * f*z``,
+so c = lr * g * f**2 gives the same update; eps stays a fixed shift.
 
 The network is a ReLU MLP (``sizes = [inputs, hidden..., classes]``; two entries: a linear
 classifier). Each layer is a rows x (cols+1) matrix in the engine's weight memory, the extra column
@@ -33,7 +41,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..golden.pezo import tensor_scale
+from ..golden.pezo import fold_factor, tensor_scale
+from ..golden.queries import query_position
 from .client import EngineClient
 
 __all__ = ["Task", "make_task", "Layer", "layout", "EngineNet", "cross_entropy", "ZOConfig", "ZOTrainer"]
@@ -149,8 +158,7 @@ class ZOConfig:
     batch: int = 32
     hidden: list[int] = field(default_factory=list)   # [] = linear classifier
     a_frac: int = 4
-    seed: int = 0
-    pool_policy: str = "reseed"      # pool chains: "reseed" (SEED every step) or "continue" (START)
+    seed: int = 0                    # mini-batches, initial weights, and the run seed of the queries
     eval_every: int = 25
 
 
@@ -160,28 +168,28 @@ class ZOTrainer:
         self.net = EngineNet(client, [task.features, *config.hidden, task.classes], config.a_frac)
         self.rng = np.random.default_rng(config.seed)
         self.eps = 2.0 ** -self.spec.eps_shift
-        self.row = 0                       # pool start row (policy "continue")
+        self.queries = 0                   # steps taken: the index of the next query
+        self.pool_seed = None              # the seed the engine's pool was last filled from
+        self.factor = 1.0                  # this step's fold factor (scale=fold chains)
         self.c_saturated = 0
         self.net.init(self.rng)
-        if self.spec.pool and config.pool_policy == "continue":
-            self.seed = self._draw_seed()
-            client.seed(self.seed)
-
-    def _draw_seed(self) -> int:
-        return int(self.rng.integers(1, 1 << min(self.spec.seed_lfsr.width, 63)))
 
     def _select_perturbation(self) -> None:
-        spec, count = self.spec, self.net.words
-        if spec.pool and self.config.pool_policy == "continue":
-            self.client.start(self.row)
-            first = self.row * spec.lanes
-            self.row = (self.row + count) % spec.pool_rows
+        spec, rng, length = self.spec, self.spec.rng_spec, self.net.words * self.spec.lanes
+        seed, first = query_position(rng, self.queries, length, self.config.seed)
+        self.queries += 1
+        if spec.pool:
+            seed = rng.seed if seed is None else seed          # None: the pool filled from the spec's seed
+            if seed != self.pool_seed:
+                self.client.seed(seed)                         # refills the pool
+                self.pool_seed = seed
+            self.client.start(first // spec.lanes)
         else:
-            self.seed = self._draw_seed()
-            self.client.seed(self.seed)
-            first = 0
+            self.client.seed(seed)
         if spec.norm:
-            self.client.scale(tensor_scale(spec.rng_spec, first, count * spec.lanes, seed=self.seed))
+            self.client.scale(tensor_scale(rng, first, length, seed=seed))
+        if rng.KIND == "pezo" and rng.scale == "fold":
+            self.factor = fold_factor(rng, first, length, seed=seed)
 
     def c_code(self, value: float) -> int:
         spec = self.spec
@@ -200,9 +208,9 @@ class ZOTrainer:
         loss_minus, _ = cross_entropy(self.net.logits(X), y)
         client.perturb(1, count)
         g = (loss_plus - loss_minus) / (2 * self.eps)
-        c = self.c_code(self.config.lr * g)
+        c = self.c_code(self.config.lr * g * self.factor ** 2)
         client.update(c, count)
-        return {"loss_plus": loss_plus, "loss_minus": loss_minus, "g": g, "c": c}
+        return {"loss_plus": loss_plus, "loss_minus": loss_minus, "g": g, "c": c, "factor": self.factor}
 
     def train_step(self) -> dict:
         """One step on a random mini-batch of the task's training set."""

@@ -62,7 +62,8 @@ def to_verilog(spec, name: str | None = None) -> tuple[str, PortWrapper]:
 
 def manifest(spec, wrapper: PortWrapper, top: str) -> dict:
     """What a user needs to integrate the emitted module: the canonical spec, ports, numbers per
-    cycle, output format and latency (the last three only for blocks that have them)."""
+    cycle, output format and latency (the last three only for blocks that have them), and the spec's
+    own figures (``manifest_info()``, e.g. the PeZO pool's refill cycles)."""
     info = {"spec": str(spec), "kind": spec.KIND, "top": top, "ports": ports(wrapper)}
     if isinstance(spec, SourceSpec):
         fmt = spec.out_format
@@ -70,6 +71,8 @@ def manifest(spec, wrapper: PortWrapper, top: str) -> dict:
         info["output_format"] = {"bits": fmt.bits, "frac": fmt.frac, "signed": fmt.signed, "name": str(fmt)}
         info["seed_vector_words"] = len(spec.seed_vector(spec.seed))
     info["latency_cycles"] = getattr(wrapper.component, "latency", None)
+    if hasattr(spec, "manifest_info"):
+        info.update(spec.manifest_info())
     return info
 
 

@@ -27,7 +27,8 @@ class Pezo(wiring.Component):
         Equal to ``spec.golden(count)`` word for word, whatever the back-pressure.
     seed : In(stream.Signature(ArrayLayout(unsigned(width), src_lanes)))
         ``spec.seed_vector(seed)``; always ready. Flushes the words in flight and restarts the stream
-        as ``spec.golden(count, seed=seed)`` (pool: refills first). The scale register is kept.
+        as ``spec.golden(count, seed=seed)`` (pool: refills first, ``spec.refill_cycles`` cycles more
+        than a ``start``). The scale register is kept.
     start : In(stream.Signature(unsigned(row_bits)))    (reuse=pool only)
         A pool row r: flushes the words in flight; the next words are elements r*lanes, ... of the
         stream (``perturbation(spec, r*lanes, ...)``). Always ready; in the same cycle as a seed

@@ -1,8 +1,9 @@
 """Scaling-stage gateware: ``z = (u*q + 2**sfrac) >> (sfrac+1)`` per lane, as shift-and-add.
 
 See :mod:`zoforge.golden.scale` for the formats and the no-overflow proof. There is no ``*`` here: a
-constant q (scale=none|sqrt3) adds one shifted copy of u per canonical-signed-digit term; a runtime q
-(scale=norm) gates one shifted copy of u per bit of q into an adder tree.
+constant q (scale=none|sqrt3|fold; fold's per-tensor factor lives in the host's scalars) adds one
+shifted copy of u per canonical-signed-digit term; a runtime q (scale=norm) gates one shifted copy of
+u per bit of q into an adder tree.
 """
 
 from __future__ import annotations

@@ -47,6 +47,12 @@ for _lanes, _pool in ((2, 1024), (4, 2048)):
     _x = f"-x{_lanes}"
     preset("pezo-pool" + _x, f"pezo:reuse=pool,pool={_pool},lanes={_lanes},bits=16,scale=norm",
            f"PeZO pool reuse: {_pool} uniforms in memory, {_lanes} lanes, 16-bit sQ1.14, norm scaling")
+    preset("pezo-pool-r1" + _x, f"pezo:reuse=pool,pool={_pool},lanes={_lanes},bits=16,scale=norm,refresh=1",
+           f"PeZO pool reuse as pezo-pool{_x}, the pool reseeded (refilled) for every query")
+    preset("pezo-pool-fold" + _x, f"pezo:reuse=pool,pool={_pool},lanes={_lanes},bits=16,scale=fold",
+           f"PeZO pool reuse, {_lanes} lanes, sqrt(3) shift-and-add, norm factor folded into the update scalar")
+    preset("pezo-pool-fold-r1" + _x, f"pezo:reuse=pool,pool={_pool},lanes={_lanes},bits=16,scale=fold,refresh=1",
+           f"PeZO pool reuse with folded scaling, {_lanes} lanes, the pool reseeded for every query")
     preset("pezo-rotate" + _x, f"pezo:reuse=rotate,gens={_lanes},hold=8,lanes={_lanes},bits=16,scale=norm",
            f"PeZO on-the-fly reuse: {_lanes} generators held 8 cycles, rotating lanes, norm scaling")
     preset("pezo-uniform" + _x, f"pezo:reuse=none,lanes={_lanes},bits=16,scale=sqrt3",

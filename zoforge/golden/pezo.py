@@ -16,11 +16,20 @@ perturbed length is a multiple of P, every step gets the same perturbation.
 Reuse ``rotate``: lane j of transfer t is ``G[t // hold][(j + t) mod gens]`` with G the uniform rows.
 Reuse ``none``: the uniform stream itself.
 
-Scaling. ``z = (u*q + 2**sfrac) >> (sfrac+1)``; ``scale=none|sqrt3`` use a constant q, ``scale=norm`` a
-runtime register set through the ``scale`` port (the host sends :func:`tensor_scale` before each
+Scaling. ``z = (u*q + 2**sfrac) >> (sfrac+1)``; ``scale=none|sqrt3|fold`` use a constant q, ``scale=norm``
+a runtime register set through the ``scale`` port (the host sends :func:`tensor_scale` before each
 tensor). Its reset value :attr:`PezoSpec.reset_scale` norm-matches the spec's initial pool (pool) or
 is round(sqrt(3)*2**sfrac) (rotate, none). ``golden(count, seed=s)`` always uses that reset value: a
 reseed restarts the numbers, never the scale register.
+
+``scale=fold`` is norm scaling without the runtime multiplier: the gateware and the codes are those of
+``sqrt3`` (a constant shift-and-add), and the per-tensor norm-matching factor :func:`fold_factor` is a
+real number the host multiplies into the scalars it already uses for the tensor (eps and the update
+step), so it costs no logic.
+
+Refresh (reuse=pool). ``refresh=N``: the host sends a new pool seed every N queries (a seed transfer
+refills the pool: :attr:`PezoSpec.refill_cycles` cycles); 0 never reseeds. The spec's gateware is the
+same for every N; where each query reads the stream is :func:`zoforge.golden.queries.query_position`.
 
 Host API (fast, vectorised, bit-exact with the stream):
 
@@ -31,7 +40,9 @@ PezoSpec                                 the spec; ``uniform`` (cached sub-spec)
 perturbation(spec, start, length, seed=None, q=None)         codes (int16, or int32 for bits > 16)
 perturbation_values(spec, start, length, seed=None, q=None)  the same as float32 values, exact
 unscaled(spec, start, length, seed=None)                     the reused uniform codes before scaling
-tensor_scale(spec, start, length, seed=None)                 q that norm-matches that slice
+tensor_scale(spec, start, length, seed=None)                 q that norm-matches that slice (scale=norm)
+fold_factor(spec, start, length, seed=None)                  the real factor that norm-matches it (scale=fold)
+window_sumsq(spec, start, length, seed=None, q=None)         exact sum of squared codes of that slice
 pool_codes(spec, seed=None)                                  the pool (reuse=pool), cached, read-only
 """
 
@@ -45,14 +56,17 @@ import numpy as np
 from .fixed import FixedFormat
 from .lfsr import form_param, lfsr_pieces, poly_param, seed_param, width_param
 from .reuse import rotate_blocks, tile
-from .scale import norm_q, q_limits, scale_inplace, sqrt3_q, sum_squares
+from .scale import fold_from_sumsq, norm_q, q_limits, scale_inplace, sqrt3_q, sum_squares
 from .source import SourceSpec
 from .spec import SpecError, param, preset, register
 from .uniform import UniformSpec
 
-__all__ = ["PezoSpec", "perturbation", "perturbation_values", "unscaled", "tensor_scale", "pool_codes"]
+__all__ = ["PezoSpec", "perturbation", "perturbation_values", "unscaled", "tensor_scale", "fold_factor",
+           "window_sumsq", "pool_codes"]
 
 MAX_POOL = 1 << 20
+MAX_REFRESH = 1 << 30
+SCALES = ("none", "sqrt3", "norm", "fold")
 _PIECE = 1 << 17          # generated numbers per piece (bounded, cache-sized memory)
 
 
@@ -62,7 +76,7 @@ class PezoSpec(SourceSpec):
     """PeZO perturbation numbers: LFSR uniforms, random-number reuse, scaling; ``lanes`` per cycle."""
 
     KIND = "pezo"
-    SUMMARY = "PeZO chain: LFSR uniforms -> reuse (pool|rotate|none) -> scaling (none|sqrt3|norm), sQ1.(bits-2)"
+    SUMMARY = "PeZO chain: LFSR uniforms -> reuse (pool|rotate|none) -> scaling (none|sqrt3|norm|fold), sQ1.(bits-2)"
 
     reuse: str = param("pool", choices=("pool", "rotate", "none"), doc="random-number reuse strategy")
     pool: int = param(4096, lo=1, hi=MAX_POOL, doc="pool: numbers kept in memory",
@@ -72,12 +86,14 @@ class PezoSpec(SourceSpec):
     hold: int = param(8, lo=1, hi=4096, doc="rotate: transfers a generated vector is reused")
     lanes: int = param(8, lo=1, hi=64, doc="numbers per cycle")
     bits: int = param(16, lo=4, hi=24, doc="bits per number; output sQ1.(bits-2)")
-    scale: str = param("norm", choices=("none", "sqrt3", "norm"), doc="scaling of the uniforms")
+    scale: str = param("norm", choices=SCALES, doc="scaling of the uniforms (fold: sqrt3 codes, "
+                                                   "per-tensor factor in the host's scalars)")
     sfrac: int = param(8, lo=4, hi=16, doc="fraction bits of the scale factor q/2**sfrac")
     width: int = width_param()
     form: str = form_param()
     seed: int = seed_param()
     poly: int = poly_param()
+    refresh: int = param(0, lo=0, hi=MAX_REFRESH, doc="pool: a new pool seed every N queries; 0 = never")
 
     def __post_init__(self) -> None:
         # Resolve gens=0 first: validate() builds the uniform sub-spec, which needs it. An invalid
@@ -95,6 +111,9 @@ class PezoSpec(SourceSpec):
         if self.reuse == "pool" and (self.pool < self.lanes or self.pool % self.lanes):
             self.fail("pool", f"is not a multiple of lanes={self.lanes}; pool must be a multiple of "
                               f"lanes in [lanes, 2**20]")
+        if self.refresh and self.reuse != "pool":
+            self.fail("refresh", f"applies to reuse=pool only (reuse={self.reuse} reseeds every query); "
+                                 f"refresh must be 0 here")
         if self.reuse == "rotate" and self.gens > self.lanes:
             self.fail("gens", f"exceeds lanes={self.lanes}; gens must be 0 or in [1, lanes]")
         try:
@@ -138,12 +157,30 @@ class PezoSpec(SourceSpec):
     @property
     def q(self) -> int:
         """Scale numerator of :meth:`golden`: s = q / 2**sfrac."""
-        return {"none": 1 << self.sfrac, "sqrt3": sqrt3_q(self.sfrac), "norm": self.reset_scale}[self.scale]
+        if self.scale == "norm":
+            return self.reset_scale
+        return 1 << self.sfrac if self.scale == "none" else sqrt3_q(self.sfrac)       # sqrt3, fold
 
     @property
     def latency(self) -> int:
         """Cycles from reset (or a seed transfer) to the first valid output word."""
         return {"pool": self.rows + 2, "rotate": 2, "none": 1}[self.reuse]
+
+    @property
+    def refill_cycles(self) -> int:
+        """Cycles a seed transfer costs beyond a ``start`` replay: the pool refill, one row per cycle
+        (reuse=pool; 0 otherwise, where a seed transfer restarts the generators at once)."""
+        return self.rows if self.reuse == "pool" else 0
+
+    @property
+    def refresh_cycles_per_query(self) -> float:
+        """Refill cycles per query, averaged: ``refill_cycles / refresh``; 0 when never refreshed."""
+        return self.refill_cycles / self.refresh if self.refresh else 0.0
+
+    def manifest_info(self) -> dict:
+        """Figures ``zoforge gen`` adds to the manifest."""
+        return {"refill_cycles": self.refill_cycles, "refresh": self.refresh,
+                "refresh_cycles_per_query": self.refresh_cycles_per_query}
 
     @property
     def code_dtype(self):
@@ -190,7 +227,7 @@ def _check_q(spec: PezoSpec, q: int | None) -> int:
     if q is None:
         return spec.q
     lo, hi = q_limits(spec.sfrac)
-    if spec.scale != "norm" and q != spec.q:
+    if spec.scale != "norm" and q != spec.q:      # none, sqrt3, fold: a constant in the gateware
         raise ValueError(f"pezo: q={q} given but scale={spec.scale} has the constant q={spec.q}; "
                          f"a runtime q needs scale=norm")
     if not lo <= q <= hi:
@@ -294,29 +331,77 @@ def unscaled(spec: PezoSpec, start: int, length: int, seed: int | None = None) -
     return _render(spec, start, _output(length, spec.code_dtype, None), seed, None)
 
 
+_SPLIT = 23               # squared codes (< 2**46) are summed as two int64 halves of 23 bits
+
+
+@functools.lru_cache(maxsize=8)
+def _pool_prefix(spec: PezoSpec, seed: int | None, q: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Prefix sums of the squared pool codes (scaled by q, or unscaled for None), index k summing
+    pool[:k], as (high, low) halves: a square is ``high << 23 | low``, and each half's sum over at most
+    2**20 codes stays below 2**43, exact in int64 for every ``bits``."""
+    codes = np.array(pool_codes(spec, seed))
+    if q is not None:
+        scale_inplace(codes, q, spec.sfrac)
+    squares = codes * codes
+    halves = []
+    for part in (squares >> _SPLIT, squares & ((1 << _SPLIT) - 1)):
+        prefix = np.concatenate([[0], np.cumsum(part)])
+        prefix.setflags(write=False)
+        halves.append(prefix)
+    return tuple(halves)
+
+
+def window_sumsq(spec: PezoSpec, start: int, length: int, seed: int | None = None, q: int | None = None) -> int:
+    """Exact sum of squares of elements start..start+length-1 of the stream after a reset or a seed
+    transfer: the uniform codes (q None) or the codes scaled by q. O(1) for a pool (cached prefix sums
+    over whole laps plus one cyclic window), O(length) otherwise."""
+    if length < 0 or start < 0:
+        raise ValueError(f"window_sumsq: start={start} and length={length} must be >= 0")
+    if spec.reuse == "pool":
+        p = spec.pool
+        laps, rest = divmod(length, p)
+        a = start % p
+        end = a + rest
+        total = 0
+        for shift, pre in zip((_SPLIT, 0), _pool_prefix(spec, seed, q)):
+            part = laps * int(pre[p]) + int(pre[min(end, p)]) - int(pre[a])
+            total += (part + (int(pre[end - p]) if end > p else 0)) << shift
+        return total
+    total, buf = 0, np.empty(min(length, _PIECE * 4), dtype=spec.code_dtype)
+    for offset in range(0, length, max(1, len(buf))):
+        part = buf[:min(len(buf), length - offset)]
+        total += sum_squares(_render(spec, start + offset, part, seed, q))
+    return total
+
+
 def tensor_scale(spec: PezoSpec, start: int, length: int, seed: int | None = None) -> int:
     """The scale numerator q that makes elements start..start+length-1 (one tensor) have the expected
     norm of a standard Gaussian vector of that length (scale=norm; the host sends it on ``scale``
     before streaming the tensor). Clamped to [1, 2**(sfrac+1)-1]."""
     if length < 1:
         raise ValueError(f"tensor_scale: length={length} must be >= 1")
-    if spec.reuse == "pool":
-        # O(P): whole laps of the pool plus one cyclic window.
-        pool, p = pool_codes(spec, seed), spec.pool
-        laps, rest, a = length // p, length % p, start % p
-        sumsq = laps * sum_squares(pool) + sum_squares(pool[a:a + rest])
-        if a + rest > p:
-            sumsq += sum_squares(pool[:a + rest - p])
-    else:
-        sumsq, buf = 0, np.empty(min(length, _PIECE * 4), dtype=spec.code_dtype)
-        for offset in range(0, length, len(buf)):
-            part = buf[:min(len(buf), length - offset)]
-            sumsq += sum_squares(_render(spec, start + offset, part, seed, None))
-    return norm_q(sumsq, length, spec.bits, spec.sfrac)
+    return norm_q(window_sumsq(spec, start, length, seed), length, spec.bits, spec.sfrac)
+
+
+def fold_factor(spec: PezoSpec, start: int, length: int, seed: int | None = None) -> float:
+    """The real factor f with ``f * ||z||`` equal to the expected norm of a standard Gaussian vector of
+    that length, z the spec's own codes (constant q) of elements start..start+length-1 as values: what
+    ``scale=fold`` folds into the host's scalars for that tensor (eps and the update step). Kept in the
+    range scale=norm's register allows, ``[1, 2**(sfrac+1)-1] / q``, so fold is norm with an
+    unrounded factor."""
+    if length < 1:
+        raise ValueError(f"fold_factor: length={length} must be >= 1")
+    return fold_from_sumsq(window_sumsq(spec, start, length, seed, spec.q), length, spec.q, spec.bits, spec.sfrac)
 
 
 preset("pezo-pool", "pezo:reuse=pool,pool=4096,lanes=8,bits=16,scale=norm",
        "PeZO pool reuse: 4096 uniforms in memory, 8 lanes, 16-bit sQ1.14, per-tensor norm scaling")
+preset("pezo-pool-r1", "pezo:reuse=pool,pool=4096,lanes=8,bits=16,scale=norm,refresh=1",
+       "PeZO pool reuse as pezo-pool, the pool reseeded (refilled) for every query")
+preset("pezo-pool-fold", "pezo:reuse=pool,pool=4096,lanes=8,bits=16,scale=fold",
+       "PeZO pool reuse, sqrt(3) shift-and-add in gateware, per-tensor norm factor folded into the host's scalars")
+preset("pezo-pool-fold-r1", "pezo:reuse=pool,pool=4096,lanes=8,bits=16,scale=fold,refresh=1",
+       "PeZO pool reuse with folded scaling, the pool reseeded (refilled) for every query")
 preset("pezo-rotate", "pezo:reuse=rotate,gens=8,hold=8,lanes=8,bits=16,scale=norm",
        "PeZO on-the-fly reuse: 8 generators held 8 cycles, rotating lanes, 16-bit, norm scaling")
 preset("pezo-uniform", "pezo:reuse=none,lanes=8,bits=16,scale=sqrt3",

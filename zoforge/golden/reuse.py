@@ -28,16 +28,28 @@ import numpy as np
 
 __all__ = ["tile", "rotate_element", "rotate_blocks"]
 
+_BROADCAST = 512          # periods at least this long are tiled by one broadcast copy
+
 
 def tile(table: np.ndarray, offset: int, out: np.ndarray) -> np.ndarray:
     """Fill ``out`` (1-D) with ``table`` repeated, starting at ``table[offset mod len(table)]``."""
     p, n = len(table), len(out)
     a = offset % p
-    head = np.concatenate([table[a:], table[:a]]) if a else table
-    full = n // p
-    # One broadcast copy of the (cache-resident) rotated table into every full period.
-    out[:full * p].reshape(full, p)[...] = head
-    out[full * p:] = head[:n - full * p]
+    first = min(n, p - a)
+    out[:first] = table[a:a + first]
+    rest = min(n - first, a)                       # complete one rotated period
+    out[first:first + rest] = table[:rest]
+    filled = first + rest                          # n, or exactly p
+    if filled < n and p >= _BROADCAST:
+        # One broadcast copy of the (cache-resident) first period into every further full period.
+        full = n // p
+        out[p:full * p].reshape(full - 1, p)[...] = out[:p]
+        out[full * p:] = out[:n - full * p]
+    else:
+        while filled < n:                          # short periods: doubling copies are faster
+            m = min(filled, n - filled)
+            out[filled:filled + m] = out[:m]
+            filled += m
     return out
 
 

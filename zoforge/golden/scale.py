@@ -23,6 +23,9 @@ Modes (``scale`` of the pezo spec):
   ``s = E||g_n|| / ||u||`` with ``E||g_n|| = sqrt(2) Gamma((n+1)/2) / Gamma(n/2)``
   (research/pezo.md section 4.2, candidate 2; PeZO's own formula is not public). A factor that would
   reach 2 is clamped to the largest q.
+* ``fold``:  the codes of ``sqrt3``; the norm-matching factor is not applied here but multiplied, as a
+  real number f (:func:`fold_from_sumsq`), into the scalars the host already uses for the tensor: the
+  perturbation is ``f * z``. Same clamp as ``norm``: f*q stays in :func:`q_limits`.
 
 Members
 -------
@@ -31,6 +34,7 @@ sqrt3_q(sfrac)              round(sqrt(3) * 2**sfrac)
 q_limits(sfrac)             (1, 2**(sfrac+1) - 1), the allowed q
 gaussian_norm(n)            E||g|| for g ~ N(0, I_n)
 norm_q(sumsq, n, bits, sfrac)   the q that gives n codes with sum of squares ``sumsq`` the norm E||g_n||
+fold_from_sumsq(sumsq, n, q, bits, sfrac)   the real f that gives n output codes (made with q) that norm
 sum_squares(codes)          exact sum of squares (Python int) of an integer array
 scale_codes(u, q, sfrac)    the scaling itself, vectorised (new int64 array)
 scale_inplace(u, q, sfrac)  the same, in place (the fast path)
@@ -42,7 +46,8 @@ import math
 
 import numpy as np
 
-__all__ = ["csd", "sqrt3_q", "q_limits", "gaussian_norm", "norm_q", "sum_squares", "scale_codes", "scale_inplace"]
+__all__ = ["csd", "sqrt3_q", "q_limits", "gaussian_norm", "norm_q", "fold_from_sumsq", "sum_squares",
+           "scale_codes", "scale_inplace"]
 
 
 def csd(q: int) -> list[tuple[int, int]]:
@@ -84,6 +89,16 @@ def norm_q(sumsq: int, n: int, bits: int, sfrac: int) -> int:
         return hi
     s = gaussian_norm(n) * (1 << (bits - 1)) / math.sqrt(sumsq)
     return min(hi, max(lo, round(s * (1 << sfrac))))
+
+
+def fold_from_sumsq(sumsq: int, n: int, q: int, bits: int, sfrac: int) -> float:
+    """f such that f * ||z|| = E||g_n|| for n output codes z (sQ1.(bits-2), made with scale numerator
+    q) whose squares sum to ``sumsq``; clamped so that f*q stays in :func:`q_limits`."""
+    lo, hi = q_limits(sfrac)
+    if sumsq <= 0:
+        return hi / q
+    f = gaussian_norm(n) * (1 << (bits - 2)) / math.sqrt(sumsq)
+    return min(hi / q, max(lo / q, f))
 
 
 def sum_squares(codes: np.ndarray) -> int:

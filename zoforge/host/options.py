@@ -90,14 +90,14 @@ class TrainOptions:
              "two numbers in [0, 1)")
         for name, lo in (("queries", 1), ("steps", 1), ("batch", 1), ("seq", 2), ("eval_interval", 0),
                          ("eval_batches", 1), ("checkpoint_interval", 0), ("log_interval", 1), ("warmup", 0),
-                         ("seed", 0), ("threads", 0), ("pool_refresh", 0)):
+                         ("seed", 0), ("threads", 0)):
             value = getattr(self, name)
             need(isinstance(value, int) and not isinstance(value, bool) and value >= lo, name, value,
                  f"an integer >= {lo}")
         if self.perturb is not None and self.optimizer != "pezo":
             raise OptionError(f"--perturb={self.perturb!r} is only used by --optimizer pezo, not "
                               f"--optimizer {self.optimizer}")
-        if self.pool_refresh and self.optimizer != "pezo":
+        if self.pool_refresh and self.optimizer != "pezo":      # its value is checked by the spec (refresh=)
             raise OptionError(f"--pool-refresh={self.pool_refresh} is only used by --optimizer pezo with a pool "
                               f"spec, not --optimizer {self.optimizer}")
         if self.task == "lm" and (self.template is not None or self.labels is not None):

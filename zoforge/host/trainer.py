@@ -152,9 +152,6 @@ class Trainer:
                                weight_decay=opts.weight_decay, queries=opts.queries, seed=opts.seed,
                                betas=tuple(opts.betas), grad_clip=opts.grad_clip, pool_refresh=opts.pool_refresh,
                                workers=self.workers)
-        if opts.pool_refresh and not getattr(self.optimizer.source, "is_pool", False):
-            raise OptionError(f"--pool-refresh={opts.pool_refresh} needs a pool spec (pezo:reuse=pool,...); "
-                              f"--perturb is {self.optimizer.source.name}")
         if state is not None:
             self.optimizer.load(state["optimizer"], arrays)
         self.evals: list[dict] = [r for r in read_metrics(self.out / "metrics.jsonl")
@@ -289,8 +286,8 @@ class Trainer:
         src = getattr(opt, "source", None)
         if src is not None and getattr(src, "is_pool", False):
             # the next query's SEED/START (a function of the step; recorded for the hardware and for humans)
-            seed, start = src.position(self.step * opt.queries, 0)
-            state["perturbation"] = {"spec": str(src.spec), "refresh": src.refresh, "next_pool_seed": seed,
+            seed, start = src.position(self.step * opt.queries)
+            state["perturbation"] = {"spec": str(src.spec), "refresh": src.spec.refresh, "next_pool_seed": seed,
                                      "next_start": start, "stream_length": src.stream_length}
         elif src is not None:
             state["perturbation"] = {"source": src.name, "seeds": "query_seed(seed, step, i)"}

@@ -6,6 +6,7 @@ Members
 OPTIMIZERS                       the names: adamw, mezo, pezo
 DEFAULT_PERTURB                  the spec PeZO uses when none is given
 perturbation_spec(text)          parse a ``--perturb`` spec (kinds pezo, gaussian, uniform, sign)
+with_refresh(spec, n)            that spec with ``refresh=n`` (``--pool-refresh``)
 build(name, params, ...)         an optimizer over a model's parameters
 AdamW, ZOSGD, MezoGaussian, SpecPerturbation, Layout, Workers, Pass, NonFiniteLoss, query_seed
 """
@@ -26,8 +27,8 @@ from .spec_z import SpecPerturbation
 from .workers import Workers
 from .zo import ZOSGD, NonFiniteLoss, query_seed
 
-__all__ = ["OPTIMIZERS", "DEFAULT_PERTURB", "PERTURB_KINDS", "perturbation_spec", "build", "AdamW", "ZOSGD",
-           "MezoGaussian", "SpecPerturbation", "Layout", "Workers", "Pass", "NonFiniteLoss", "query_seed"]
+__all__ = ["OPTIMIZERS", "DEFAULT_PERTURB", "PERTURB_KINDS", "perturbation_spec", "with_refresh", "build", "AdamW",
+           "ZOSGD", "MezoGaussian", "SpecPerturbation", "Layout", "Workers", "Pass", "NonFiniteLoss", "query_seed"]
 
 OPTIMIZERS = ("adamw", "mezo", "pezo")
 DEFAULT_PERTURB = "pezo-pool"
@@ -48,8 +49,8 @@ def build(name: str, params: Params, *, perturb: str | None = None, eps: float =
           weight_decay: float = 0.0, queries: int = 1, seed: int = 0, betas=(0.9, 0.95), adam_eps: float = 1e-8,
           grad_clip: float = 0.0, pool_refresh: int = 0, workers: Workers | None = None):
     """The optimizer ``name`` for ``params``. ZO optimizers take ``eps``, ``queries`` and ``seed``; PeZO
-    also ``perturb`` (a spec string, default :data:`DEFAULT_PERTURB`) and ``pool_refresh`` (reseed a
-    pool every that many queries; 0 = never)."""
+    also ``perturb`` (a spec string, default :data:`DEFAULT_PERTURB`) and ``pool_refresh``, which sets
+    the spec's ``refresh`` (reseed a pool every that many queries; 0 keeps the spec's own value)."""
     workers = workers or Workers()
     layout = Layout(params.config)
     if name == "adamw":
@@ -58,8 +59,18 @@ def build(name: str, params: Params, *, perturb: str | None = None, eps: float =
     if name == "mezo":
         source = MezoGaussian(layout, workers)
     elif name == "pezo":
-        source = SpecPerturbation(perturbation_spec(perturb or DEFAULT_PERTURB), layout, workers,
-                                  refresh=pool_refresh, run_seed=seed)
+        spec = with_refresh(perturbation_spec(perturb or DEFAULT_PERTURB), pool_refresh)
+        source = SpecPerturbation(spec, layout, workers, run_seed=seed, queries=queries)
     else:
         raise ValueError(f"optimizer {name!r} is unknown; use one of {'|'.join(OPTIMIZERS)}")
     return ZOSGD(params, source, eps=eps, weight_decay=weight_decay, queries=queries, seed=seed)
+
+
+def with_refresh(spec, refresh: int):
+    """``spec`` with ``refresh`` set (0: unchanged); the spec validates the value."""
+    if not refresh:
+        return spec
+    if not isinstance(spec, PezoSpec):
+        raise SpecError(f"{spec.KIND}: refresh={refresh} applies to pool specs only (pezo:reuse=pool,...), "
+                        f"not to {spec}")
+    return spec.replace(refresh=refresh)

@@ -7,21 +7,19 @@ Mapping (one *query* = one perturbation of the whole trainable vector):
   order) takes stream elements ``start + off_k .. start + off_k + len_k - 1``, ``off_k`` from
   :meth:`Layout.stream_offsets` (each tensor starts on a word boundary), so one query consumes
   ``Layout.stream_length(lanes)`` elements, a whole number of words.
-* ``reuse=pool``: the pool is filled once from the spec's seed (hardware reset) and never reseeded;
-  the query's ``start`` is where the previous query stopped, modulo the pool: query j of the run
-  (``j = step * q + i``) starts at ``j * stream_length mod pool``, always a whole row, which the host
-  replays with the engine's START command (row = start / lanes) for +eps, -2 eps, +eps and the update.
-  Caveat, measured in benchmarks/zo_quality.py: that gives only ``pool / gcd(stream_length, pool)``
-  distinct perturbations, cyclically (16 for GPT-2 124M with a 4096-number pool, 1 whenever the pool
-  divides the stream length). With ``refresh=R`` the host sends a new seed every R queries (the SEED
-  command refills the pool, P/lanes cycles, and restarts it at element 0), seed
-  ``query_seed(run_seed, block, 0)`` for block ``j // R``; within a block the start continues.
-* any other source (``rotate``, ``none``, Gaussian approximators, plain uniforms): every query reseeds
-  the chain (the SEED command) with a seed derived from the run's seed, the step and the query index,
-  and starts at element 0.
+* Which seed and start query j uses is :func:`zoforge.golden.queries.query_position`, the definition the
+  engine trainer uses too: a pool continues where the previous query stopped (the engine's START row)
+  and is reseeded every ``refresh`` queries of its spec (never for refresh=0); any other source is
+  reseeded every query (the SEED command) and starts at element 0.
+  Caveat, measured in benchmarks/zo_quality.py: a pool that is never refreshed gives only
+  ``pool / gcd(stream_length, pool)`` distinct perturbations, cyclically (16 for GPT-2 124M with a
+  4096-number pool, 1 whenever the pool divides the stream length).
 * ``scale=norm``: before each tensor the host sets the scale register to
   ``tensor_scale(spec, start + off_k, len_k, seed)``, the q that gives that tensor's perturbation the
   expected norm of a standard Gaussian vector of its length; ``none``/``sqrt3`` use the spec's constant q.
+* ``scale=fold``: the codes are the constant-q ones, and segment k's perturbation is ``f_k * z_k`` with
+  ``f_k = fold_factor(spec, start + off_k, len_k, seed)``: every pass multiplies its scalars (eps, the
+  update step) by f_k for that segment, so the norm matching costs the hardware nothing.
 
 What is exact: the integer z codes of every tensor, for every query, equal the hardware stream bit for bit
 (``golden``, ``perturbation``, the engine model), on any machine. The weights are float32 here and fixed
@@ -30,14 +28,15 @@ point on the FPGA, so the weights themselves are not the FPGA's: z enters as ``c
 
 from __future__ import annotations
 
-import itertools
 import threading
 from dataclasses import dataclass
 
 import numpy as np
 
-from ...golden.pezo import PezoSpec, pool_codes, unscaled
-from ...golden.scale import norm_q, scale_inplace, sum_squares
+from ...golden.pezo import PezoSpec, fold_factor, pool_codes, tensor_scale, window_sumsq
+from ...golden.queries import query_position
+from ...golden.reuse import tile
+from ...golden.scale import fold_from_sumsq, norm_q, scale_inplace
 from .layout import Layout
 from .passes import SUB, Pass, apply_pass
 from .spec_render import stream_codes, stream_values
@@ -51,102 +50,92 @@ _TABLE_FLOATS = 1 << 24   # bound of the cached pool tables (64 MiB)
 
 @dataclass(frozen=True)
 class Query:
-    seed: int | None                       # LFSR seed sent with SEED; None: the spec's own (pool)
-    start: int                             # stream position of the vector's first element
-    scales: tuple[int, ...] | None = None  # per-segment q (scale=norm)
+    seed: int | None                         # LFSR seed sent with SEED; None: the pool filled at reset
+    start: int                               # stream position of the vector's first element
+    scales: tuple[int, ...] | None = None    # per-segment q (scale=norm)
+    factors: tuple[float, ...] | None = None # per-segment f: the perturbation is f * z (scale=fold)
 
     def q(self, k: int) -> int | None:
         return None if self.scales is None else self.scales[k]
 
+    def factor(self, k: int) -> float:
+        return 1.0 if self.factors is None else self.factors[k]
+
+    def pass_for(self, k: int, op: Pass) -> Pass:
+        """``op`` for segment k: the scalars of the z terms times the segment's factor."""
+        f = self.factor(k)
+        return op if f == 1.0 else Pass(a=op.a * f, decay=op.decay, b=op.b * f)
+
 
 class SpecPerturbation:
-    """Perturbations of the trainable vector from the stream of ``spec``."""
+    """Perturbations of the trainable vector from the stream of ``spec``; ``run_seed`` and ``queries``
+    (per step) place each query (:func:`query_position`)."""
 
-    def __init__(self, spec, layout: Layout, workers: Workers, *, refresh: int = 0, run_seed: int = 0):
+    def __init__(self, spec, layout: Layout, workers: Workers, *, run_seed: int = 0, queries: int = 1):
         self.spec, self.layout, self.workers = spec, layout, workers
-        self.refresh, self.run_seed = refresh, run_seed
+        self.run_seed, self.queries = run_seed, queries
         self.lanes = spec.outputs_per_cycle
         self.offsets = layout.stream_offsets(self.lanes)
         self.stream_length = layout.stream_length(self.lanes)
-        self.is_pool = isinstance(spec, PezoSpec) and spec.reuse == "pool"
-        self.is_norm = isinstance(spec, PezoSpec) and spec.scale == "norm"
-        self.seed_bits = spec.uniform.width if hasattr(spec, "uniform") else spec.width
+        pezo = isinstance(spec, PezoSpec)
+        self.is_pool = pezo and spec.reuse == "pool"
+        self.is_norm = pezo and spec.scale == "norm"
+        self.is_fold = pezo and spec.scale == "fold"
         self._tables: dict[tuple, np.ndarray] = {}
-        self._pools: dict = {}                     # seed -> (codes, prefix sums of squares)
+        self._codes: dict = {}                     # seed -> pool codes in the narrowest type that holds u*q
         self._lock = threading.Lock()
 
     @property
     def name(self) -> str:
-        return str(self.spec) + (f" (pool refreshed every {self.refresh} queries)" if self.refresh else "")
+        return str(self.spec)
 
     # ---- queries ----------------------------------------------------------------------------------
-    def query(self, index: int, seed: int) -> Query:
-        """Query number ``index`` of the run (``step * q + i``); ``seed`` is used unless the source is a
-        pool (then the position in the pool is what changes)."""
-        lfsr_seed, start = self.position(index, seed)
-        return Query(lfsr_seed, start, self._scales(start, lfsr_seed))
+    def query(self, index: int, seed: int | None = None) -> Query:
+        """Query number ``index`` of the run (``step * queries + i``). ``seed`` (the query seed a MeZO
+        source would use) is not needed: the position comes from :func:`query_position`."""
+        lfsr_seed, start = self.position(index)
+        return Query(lfsr_seed, start, self._per_segment(start, lfsr_seed, "norm"),
+                     self._per_segment(start, lfsr_seed, "fold"))
 
-    def position(self, index: int, seed: int) -> tuple[int | None, int]:
+    def position(self, index: int) -> tuple[int | None, int]:
         """(LFSR seed or None for the reset pool, stream start) of query ``index``: what the host sends
         with SEED and START."""
-        if not self.is_pool:
-            return self._lfsr_seed(seed), 0
-        pool_seed = None
-        if self.refresh:
-            from .zo import query_seed
-            block, index = divmod(index, self.refresh)
-            pool_seed = self._lfsr_seed(query_seed(self.run_seed, block, 0))
-        return pool_seed, (index * self.stream_length) % self.spec.pool
+        return query_position(self.spec, index, self.stream_length, self.run_seed, self.queries)
 
-    def _lfsr_seed(self, seed: int) -> int:
-        return seed & ((1 << self.seed_bits) - 1) or 1                  # an LFSR seed is never 0
-
-    def _scales(self, start: int, seed: int | None) -> tuple[int, ...] | None:
-        if not self.is_norm:
+    def _per_segment(self, start: int, seed: int | None, mode: str) -> tuple | None:
+        """The per-segment q (mode norm) or f (mode fold) of a query; None if the spec does not use it."""
+        if not (self.is_norm if mode == "norm" else self.is_fold):
             return None
-        segs = self.layout.segments
-        if self.is_pool:
-            return tuple(self._pool_q(seed, start + off, s.length) for s, off in zip(segs, self.offsets))
-        # tensor_scale, chunked over threads: q is norm_q of the exact sum of squares of the unscaled codes
+        spec, segs = self.spec, self.layout.segments
+        if self.is_pool:                           # O(1) per tensor: the golden prefix sums
+            one = tensor_scale if mode == "norm" else fold_factor
+            return tuple(one(spec, start + off, s.length, seed) for s, off in zip(segs, self.offsets))
+        # the same golden definition, its sums of squares chunked over threads
+        q = None if mode == "norm" else spec.q
         tasks = [(k, a, min(a + _CHUNK, s.length)) for k, s in enumerate(segs) for a in range(0, s.length, _CHUNK)]
 
         def sumsq(task):
             k, a, b = task
-            return k, sum_squares(unscaled(self.spec, start + self.offsets[k] + a, b - a, seed))
+            return k, window_sumsq(spec, start + self.offsets[k] + a, b - a, seed, q)
 
         totals = [0] * len(segs)
         for k, value in self.workers.run(sumsq, tasks):
             totals[k] += value
-        return tuple(norm_q(t, s.length, self.spec.bits, self.spec.sfrac) for t, s in zip(totals, segs))
+        if mode == "norm":
+            return tuple(norm_q(t, s.length, spec.bits, spec.sfrac) for t, s in zip(totals, segs))
+        return tuple(fold_from_sumsq(t, s.length, spec.q, spec.bits, spec.sfrac) for t, s in zip(totals, segs))
 
-    def _pool(self, seed: int | None):
-        """(codes in the narrowest integer type that holds u*q, prefix sums of squared codes) of the pool
-        filled from ``seed``; the last few pools are kept."""
+    def _pool(self, seed: int | None) -> np.ndarray:
+        """The pool filled from ``seed`` in the narrowest integer type that holds u*q; the last two kept."""
         with self._lock:
-            entry = self._pools.get(seed)
-            if entry is None:
-                c = pool_codes(self.spec, seed).astype(np.int64)
+            codes = self._codes.get(seed)
+            if codes is None:
                 wide = self.spec.bits + self.spec.sfrac > 30
-                squares = c * c                  # < 2**46; the running sum needs Python ints past 2**63
-                prefix = np.concatenate([[0], np.cumsum(squares)]) if self.spec.bits <= 20 else \
-                    [0, *itertools.accumulate(int(v) for v in squares)]
-                entry = (c.astype(np.int64 if wide else np.int32), prefix)
-                if len(self._pools) >= 2:
-                    self._pools.pop(next(iter(self._pools)))
-                self._pools[seed] = entry
-            return entry
-
-    def _pool_q(self, seed: int | None, start: int, length: int) -> int:
-        """``tensor_scale`` for a pool in O(1): prefix sums of the pool's squared codes."""
-        pre, p = self._pool(seed)[1], self.spec.pool
-
-        def window(a, n):                          # sum of squares of pool[a : a+n], a < p, n <= p
-            end = a + n
-            return int(pre[min(end, p)] - pre[a]) + (int(pre[end - p]) if end > p else 0)
-
-        laps, rest = divmod(length, p)
-        sumsq = laps * int(pre[p]) + window(start % p, rest)
-        return norm_q(sumsq, length, self.spec.bits, self.spec.sfrac)
+                codes = pool_codes(self.spec, seed).astype(np.int64 if wide else np.int32)
+                if len(self._codes) >= 2:
+                    self._codes.pop(next(iter(self._codes)))
+                self._codes[seed] = codes
+            return codes
 
     # ---- the numbers --------------------------------------------------------------------------------
     def codes(self, query: Query, k: int) -> np.ndarray:
@@ -155,7 +144,8 @@ class SpecPerturbation:
         return stream_codes(self.spec, query.start + self.offsets[k], s.length, query.seed, query.q(k))
 
     def full(self, query: Query) -> np.ndarray:
-        """z over the whole trainable vector, as values (reference path: allocates its full size)."""
+        """z over the whole trainable vector, as values (reference path: allocates its full size). With
+        scale=fold the perturbation of segment k is ``query.factor(k)`` times this."""
         out = np.empty(self.layout.size, np.float32)
         for k, s in enumerate(self.layout.segments):
             stream_values(self.spec, query.start + self.offsets[k], out[s.offset:s.offset + s.length],
@@ -178,9 +168,9 @@ class SpecPerturbation:
         window of codes."""
         out = np.empty(n, np.float32)
         if seg_len >= self.spec.pool or self.spec.pool <= SUB:
-            return _tile(self._table(seed, q), pos, out)
-        pool = self._pool(seed)[0]
-        codes = _tile(pool, pos, np.empty(n, pool.dtype))
+            return tile(self._table(seed, q), pos, out)
+        pool = self._pool(seed)
+        codes = tile(pool, pos, np.empty(n, pool.dtype))
         scale_inplace(codes, q, self.spec.sfrac)
         np.multiply(codes, self.spec.out_format.lsb, out=out, casting="unsafe")
         return out
@@ -195,13 +185,13 @@ class SpecPerturbation:
 
         def run(task):
             k, a, b = task
-            s = segs[k]
+            s, op_k = segs[k], query.pass_for(k, op)
             tmp = workers.scratch("tmp", SUB)
             z = stream_values(self.spec, query.start + self.offsets[k] + a, workers.scratch("z", b - a),
                               query.seed, query.q(k))
             for i in range(a, b, SUB):
                 j = min(i + SUB, b)
-                apply_pass(data[s.start + i:s.start + j], z[i - a:j - a], op, s.decay, tmp)
+                apply_pass(data[s.start + i:s.start + j], z[i - a:j - a], op_k, s.decay, tmp)
 
         workers.run(run, tasks)
 
@@ -218,14 +208,14 @@ class SpecPerturbation:
         bases = {}
         if periodic:
             for k in {k for k, _, _ in tasks}:
-                s = segs[k]
+                s, op_k = segs[k], query.pass_for(k, op)
                 z = self._pool_values(query.seed, query.q(k) or self.spec.q, query.start + self.offsets[k],
                                       min(width, s.length), s.length)
-                bases[k] = (z * op.a if op.a else None, z * op.b if op.b else None)
+                bases[k] = (z * op_k.a if op_k.a else None, z * op_k.b if op_k.b else None)
 
         def run(task):
             k, a, b = task
-            s = segs[k]
+            s, op_k = segs[k], query.pass_for(k, op)
             q = query.q(k) or self.spec.q
             for i in range(a, b, SUB):
                 j = min(i + SUB, b)
@@ -235,11 +225,11 @@ class SpecPerturbation:
                     rows = len(w) // width * width
                     for part, n in ((w[:rows].reshape(-1, width), width), (w[rows:], len(w) - rows)):
                         if part.size:
-                            _apply_terms(part, za[:n] if za is not None else None, op, s.decay,
+                            _apply_terms(part, za[:n] if za is not None else None, op_k, s.decay,
                                          zb[:n] if zb is not None else None)
                 else:
                     z = self._pool_values(query.seed, q, query.start + self.offsets[k] + i, j - i, s.length)
-                    apply_pass(w, z, op, s.decay, workers.scratch("tmp", SUB))
+                    apply_pass(w, z, op_k, s.decay, workers.scratch("tmp", SUB))
 
         workers.run(run, tasks)
 
@@ -253,20 +243,3 @@ def _apply_terms(w: np.ndarray, za, op: Pass, decayed: bool, zb) -> None:
     if zb is not None:
         w += zb
 
-
-def _tile(table: np.ndarray, offset: int, out: np.ndarray) -> np.ndarray:
-    """out[k] = table[(offset + k) mod len(table)], by doubling copies (fast for tiny pools too)."""
-    p, n = len(table), len(out)
-    a = offset % p
-    first = min(n, p - a)
-    out[:first] = table[a:a + first]
-    filled = first
-    if filled < n:                                  # complete one rotated period, then double it
-        m = min(n - filled, a)
-        out[filled:filled + m] = table[:m]
-        filled += m
-    while filled < n:                               # filled is a whole number of periods here
-        m = min(filled, n - filled)
-        out[filled:filled + m] = out[:m]
-        filled += m
-    return out

@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from ...golden.queries import query_seed
 from ..params import Params
 from .passes import Pass
 
@@ -26,12 +27,6 @@ __all__ = ["ZOSGD", "NonFiniteLoss", "query_seed"]
 
 class NonFiniteLoss(ArithmeticError):
     """A loss was NaN or infinite; the weights were restored to before the perturbation."""
-
-
-def query_seed(run_seed: int, step: int, index: int) -> int:
-    """The 64-bit seed of query ``index`` of step ``step`` (a pure function: resume needs only the step)."""
-    a, b = np.random.SeedSequence([run_seed, step, index]).generate_state(2, np.uint32)
-    return (int(a) << 32) | int(b)
 
 
 class ZOSGD:
