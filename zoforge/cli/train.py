@@ -160,7 +160,7 @@ def _options(args, **overrides):
 def _check_perturb(opts) -> None:
     """Parse --perturb and apply --pool-refresh before anything is loaded (the spec checks both)."""
     from ..golden.spec import SpecError
-    from .optim import DEFAULT_PERTURB, perturbation_spec, with_refresh
+    from ..host.optim import DEFAULT_PERTURB, perturbation_spec, with_refresh
     if opts.optimizer != "pezo":
         return
     try:
