@@ -120,13 +120,14 @@ def _value(v) -> str:
 
 def expand_grid(base: str, axes: dict) -> list[str]:
     """Every combination of ``axes`` set on ``base`` (keys of the base are replaced in place)."""
-    if not isinstance(base, str) or not base.strip():
-        raise SweepError(f"base={base!r} is not a spec string")
-    kind, _, body = base.strip().partition(":")
-    items = [i.strip() for i in body.split(",") if i.strip()]
     for key, values in axes.items():
         if not isinstance(values, list) or not values:
-            raise SweepError(f"axes.{key}={values!r} is not a non-empty list of values")
+            raise SweepError(f"axes.{key}={values!r} is not a non-empty list of values (in TOML, the "
+                             "sweep's own keys go before the [axes] table)")
+    if not isinstance(base, str) or not base.strip():
+        raise SweepError(f"base={base!r} is not a spec string; a grid needs base = \"KIND:key=value,...\"")
+    kind, _, body = base.strip().partition(":")
+    items = [i.strip() for i in body.split(",") if i.strip()]
     keys = list(axes)
     out = []
     for combo in itertools.product(*(axes[k] for k in keys)):

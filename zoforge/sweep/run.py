@@ -115,14 +115,18 @@ class _Progress:
 
 
 def _ray_init(ray, address, cpus):
+    """Workers run the driver's zoforge (the code the cache keys name): on a cluster it is shipped
+    with the job, locally it goes first on the workers' PYTHONPATH."""
+    package = pathlib.Path(__file__).resolve().parents[1]
+    env_vars = {"AMARANTH_USE_YOSYS": os.environ.get("AMARANTH_USE_YOSYS", "builtin")}
     if address:
-        import zoforge
-        env = {"py_modules": [str(pathlib.Path(zoforge.__file__).parent)],
-               "env_vars": {"AMARANTH_USE_YOSYS": os.environ.get("AMARANTH_USE_YOSYS", "builtin")}}
-        ray.init(address=address, runtime_env=env, logging_level=logging.ERROR, log_to_driver=False)
+        ray.init(address=address, runtime_env={"py_modules": [str(package)], "env_vars": env_vars},
+                 logging_level=logging.ERROR, log_to_driver=False)
     else:
+        path = os.pathsep.join(p for p in (str(package.parent), os.environ.get("PYTHONPATH")) if p)
         ray.init(num_cpus=cpus or os.cpu_count(), include_dashboard=False, logging_level=logging.ERROR,
-                 log_to_driver=False, object_store_memory=200 * 2**20)
+                 log_to_driver=False, object_store_memory=200 * 2**20,
+                 runtime_env={"env_vars": {**env_vars, "PYTHONPATH": path}})
     return int(ray.cluster_resources().get("CPU", 1))
 
 
