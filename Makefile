@@ -2,7 +2,8 @@
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.zoforge-installed
-# Tests also install the reference implementations (PyTorch CPU, transformers) for cross-checks.
+# Tests also install the reference implementations (PyTorch CPU, transformers) for cross-checks
+# and Ray for `zoforge sweep`.
 XSTAMP  := $(VENV)/.zoforge-crosscheck-installed
 SHELL   := /bin/bash
 
@@ -54,7 +55,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 $(XSTAMP): $(STAMP)
-	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev,crosscheck]"
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev,crosscheck,sweep]"
 	@touch $@
 
 clean:

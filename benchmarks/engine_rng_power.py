@@ -1,6 +1,7 @@
 """Power proxy of the engine's RNG subsystem: switching activity in simulation, weighted by the cells
 synthesis gives, PeZO chains against Gaussian chains at equal throughput; next to the paper's "saves
-at maximum 86 % power" (PeZO, arXiv 2504.20314, abstract).
+at maximum 86 % power" (PeZO, arXiv 2504.20314, abstract). The measurement is
+``zoforge.sim.rng_power`` (also used by ``zoforge sweep``); this script tabulates it.
 
 Method. The RNG unit (``zoforge/gen/engine_rng.py``: source chain + seed storage/derivation +
 restart) runs in Amaranth's simulator through the RNG traffic of ZO steps on a vector of COUNT
@@ -24,16 +25,13 @@ Writes benchmarks/results/engine_rng_power.md.
 """
 import pathlib
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import benchlib  # noqa: E402
-from amaranth.sim import Simulator  # noqa: E402
-
-from zoforge.gen.engine_rng import RngUnit, RngUnitSpec  # noqa: E402
+from zoforge.gen.engine_rng import RngUnitSpec  # noqa: E402
 from zoforge.golden.spec import parse  # noqa: E402
-from zoforge.sim.activity import vcd_activity  # noqa: E402
+from zoforge.sim.rng_power import rng_activity  # noqa: E402
 from zoforge.synth import synthesize  # noqa: E402
 
 OUT = pathlib.Path(__file__).with_name("results") / "engine_rng_power.md"
@@ -42,67 +40,6 @@ PEZO = ["pezo-pool", "pezo-rotate", "pezo-uniform"]
 GAUSS = ["clt4", "clt12", "icdf16"]
 WIDTHS = {2: "-x2", 4: "-x4", 8: ""}
 PAPER_SAVING = 86.0
-
-
-def simulate(spec, count: int, vcd: str) -> list[int]:
-    """Run the workload; returns the window boundaries (cycles): [step start, steady start, end]."""
-    dut = RngUnit(spec)
-    marks = []
-    cycle = [0]
-
-    async def tick(ctx):
-        await ctx.tick()
-        cycle[0] += 1
-
-    async def passes(ctx):
-        for _ in range(4):
-            ctx.set(dut.restart, 1)
-            await tick(ctx)
-            ctx.set(dut.restart, 0)
-            ctx.set(dut.o.ready, 1)
-            taken = 0
-            while taken < count:
-                _, _, valid = await ctx.tick().sample(dut.o.valid)
-                cycle[0] += 1
-                taken += valid
-            ctx.set(dut.o.ready, 0)
-
-    async def bench(ctx):
-        for _ in range(4):                       # settle after reset
-            await tick(ctx)
-        marks.append(cycle[0])
-        ctx.set(dut.seed.payload, 0x1234567)
-        ctx.set(dut.seed.valid, 1)
-        await tick(ctx)
-        ctx.set(dut.seed.valid, 0)
-        while ctx.get(dut.busy):
-            await tick(ctx)
-        await passes(ctx)
-        marks.append(cycle[0])
-        await passes(ctx)
-        marks.append(cycle[0])
-
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    with sim.write_vcd(vcd):
-        sim.run()
-    return marks
-
-
-def measure(spec, count: int) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        vcd = str(pathlib.Path(tmp) / "rng.vcd")
-        marks = simulate(spec, count, vcd)
-        nets, cycles = vcd_activity(vcd, marks)
-    logic = [n for n in nets if not n.memory]            # memory rows are BRAM/ROM, not LUT/FF cells
-    bits = sum(n.width for n in logic)
-    out = {"bits": bits, "cycles": cycles}
-    for w, name in enumerate(("step", "steady")):
-        toggles = sum(n.toggles[w] for n in logic) / cycles[w]
-        writes = sum(n.toggles[w] for n in nets if n.memory) / cycles[w]
-        out[name] = {"toggles": toggles, "alpha": toggles / bits, "memory": writes}
-    return out
 
 
 def saving(p, g) -> str:
@@ -118,7 +55,7 @@ def main(count: int = 512) -> None:
         res = {}
         for chain in PEZO + GAUSS:
             spec = parse("engine-s").replace(rng=chain + suffix)
-            m = measure(spec, count)
+            m = rng_activity(spec, count)
             m["cells"] = {fam: synthesize(RngUnitSpec(spec), fam)["categories"] for fam in FAMILIES}
             res[chain] = m
             print(lanes, chain, m["step"], m["steady"], flush=True)

@@ -1,8 +1,9 @@
 """Training quality of PeZO's variants next to MeZO (Gaussian z) and AdamW, several seeds each.
 
-Task: fine-tune the project's own base model (``make run``'s: the ``quick`` GPT-2 pretrained with AdamW on
-Python standard-library sources) on a domain it never saw, the Verilog the project generates for the
-quickstart's three RNG blocks (byte tokenizer; last 10 % held out). Every run starts from the same base,
+Task (``zoforge.sweep.quality``, the one ``zoforge sweep`` runs too): fine-tune the project's own base
+model (``make run``'s: the ``quick`` GPT-2 pretrained with AdamW on Python standard-library sources) on a
+domain it never saw, the Verilog the project generates for the quickstart's three RNG blocks (byte
+tokenizer; last 10 % held out). Every run starts from the same base,
 uses the same data, lr, eps and steps, and differs only in the optimizer / perturbation source and the
 seed (batch order; ZO seeds). Reported: final eval loss (nats per byte) and next-byte accuracy, mean and
 standard deviation over the seeds, and how each compares with MeZO.
@@ -23,7 +24,6 @@ import math
 import multiprocessing
 import os
 import pathlib
-import shutil
 import statistics
 import sys
 import time
@@ -48,8 +48,6 @@ VARIANTS = {
     "uniform sqrt3 (no reuse)": ("pezo", "pezo:reuse=none,lanes=8,bits=16,scale=sqrt3", 0),
     "Gaussian CLT-4 (hardware)": ("pezo", "gaussian:method=clt,n=4,lanes=8,bits=16", 0),
 }
-VERILOG = ["pezo:reuse=pool,pool=4096,lanes=8,bits=16,scale=norm", "gaussian:method=clt,n=4,lanes=8,bits=16",
-           "gaussian:method=icdf,lanes=8,bits=16"]
 
 
 def _args():
@@ -69,26 +67,12 @@ def _args():
     return ap.parse_args()
 
 
-def verilog_files(folder: pathlib.Path) -> list[str]:
-    from zoforge.gen.emit import write
-    from zoforge.golden.spec import parse
-    files = []
-    for i, text in enumerate(VERILOG):
-        info = write(parse(text), folder / str(i), "block")
-        files.append(str(folder / str(i) / (info["top"] + ".v")))
-    return files
-
-
 def run_one(job) -> dict:
-    from zoforge.host.options import TrainOptions
-    from zoforge.host.trainer import Trainer
-    name, seed, raw = job
-    opts = TrainOptions.from_dict(raw)
-    shutil.rmtree(opts.out, ignore_errors=True)
-    t0 = time.perf_counter()
-    result = Trainer(opts, log=lambda *_: None).run()
-    out = {"name": name, "seed": seed, "evals": result.evals, "seconds": time.perf_counter() - t0}
-    (pathlib.Path(opts.out) / "result.json").write_text(json.dumps(out))
+    from zoforge.sweep.quality import run_quality
+    name, seed, kwargs = job
+    result = run_quality(**kwargs)
+    out = {"name": name, "seed": seed, "evals": result["evals"], "seconds": result["seconds"]}
+    (pathlib.Path(kwargs["out"]) / "result.json").write_text(json.dumps(out))
     return out
 
 
@@ -120,23 +104,21 @@ def main() -> None:
     from zoforge.host import demo
     from zoforge.host.config import preset
     from zoforge.host.optim import Layout
-    from zoforge.host.options import TrainOptions
+    from zoforge.sweep.quality import base_model
 
     names = list(VARIANTS) if args.variants == "all" else args.variants.split(",")
     t_all = time.perf_counter()
-    base, base_eval, reused = demo.ensure_base(args.cache / "base")
+    base, base_eval, reused = base_model(args.cache, log=print)
     print(f"base {base} ({'cached' if reused else 'trained'}), stdlib eval loss {base_eval['loss']:.3f}", flush=True)
-    data = verilog_files(args.cache / "verilog")
     jobs = []
     for name in names:
         optimizer, perturb, refresh = VARIANTS[name]
         for seed in range(args.seeds):
-            opts = TrainOptions(init=str(base), task="lm", data=data, optimizer=optimizer, perturb=perturb,
-                                pool_refresh=refresh, lr=args.adamw_lr if optimizer == "adamw" else args.lr,
-                                eps=args.eps, steps=args.steps, batch=args.batch, seq=args.seq,
-                                eval_interval=args.steps // 4, eval_batches=8, seed=seed, threads=1, progress=False,
-                                out=str(args.cache / "runs" / f"{name.replace(' ', '_').replace('=', '')}-s{seed}"))
-            jobs.append((name, seed, opts.to_dict()))
+            kwargs = dict(optimizer=optimizer, perturb_spec=perturb, seed=seed, steps=args.steps, task="lm",
+                          folder=str(args.cache), pool_refresh=refresh, lr=args.lr, adamw_lr=args.adamw_lr,
+                          eps=args.eps, batch=args.batch, seq=args.seq, evals=4, eval_batches=8,
+                          out=str(args.cache / "runs" / f"{name.replace(' ', '_').replace('=', '')}-s{seed}"))
+            jobs.append((name, seed, kwargs))
     results = []
     summary = args.cache / "summary.json"
     if args.report_only:

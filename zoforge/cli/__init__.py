@@ -209,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_host_parsers(sub, _Parser)
     from .boards import add_board_parsers
     add_board_parsers(sub, _Parser)
+    from .sweep.cli import add_sweep_parser
+    add_sweep_parser(sub, _Parser)
 
     s = sub.add_parser("quickstart", help="the main job on an embedded default (what `make run` does)")
     s.add_argument("-o", "--output", default="rtl_out/quickstart", help="output directory")
