@@ -209,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_host_parsers(sub, _Parser)
     from .boards import add_board_parsers
     add_board_parsers(sub, _Parser)
-    from .sweep.cli import add_sweep_parser
+    from .sweep import add_sweep_parser
     add_sweep_parser(sub, _Parser)
 
     s = sub.add_parser("quickstart", help="the main job on an embedded default (what `make run` does)")

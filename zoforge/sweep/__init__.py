@@ -7,5 +7,5 @@ front of LUT ratio against final loss per family in ``pareto.md`` and ``pareto.p
 
 Modules: :mod:`.grid` (points and options), :mod:`.measure` (one measurement, a Ray task),
 :mod:`.quality` (one fine-tuning run), :mod:`.cache`, :mod:`.run` (Ray, progress), :mod:`.results`
-(rows, statistics, verdicts), :mod:`.pareto`, :mod:`.plot`, :mod:`.cli`.
+(rows, statistics, verdicts), :mod:`.pareto`, :mod:`.plot`; the command line is :mod:`zoforge.cli.sweep`.
 """

@@ -14,13 +14,13 @@ __all__ = ["add_sweep_parser"]
 
 
 def _usage(message: str):
-    from ..cli import UsageError
+    from ..errors import UsageError
     return UsageError(message)
 
 
 def cmd_sweep(args) -> int:
-    from .grid import SweepError, make_plan, parse_target
-    from .run import require_ray, run_sweep
+    from ..sweep.grid import SweepError, make_plan, parse_target
+    from ..sweep.run import require_ray, run_sweep
     try:
         pts, options = parse_target(args.target)
         flags = {"families": args.families, "seeds": args.seeds, "steps": args.steps, "task": args.task,
