@@ -1,6 +1,6 @@
 """Power proxy of the engine's RNG subsystem: switching activity in simulation, weighted by the cells
 synthesis gives, PeZO chains against Gaussian chains at equal throughput; next to the paper's "saves
-at maximum 86 % power" (PeZO, arXiv 2504.20314, abstract).
+at maximum 86 % power" (docs/references.md#pezo-rng-savings).
 
 Method. The RNG unit (``zoforge/gen/engine_rng.py``: source chain + seed storage/derivation +
 restart) runs in Amaranth's simulator through the RNG traffic of ZO steps on a vector of COUNT
