@@ -1,6 +1,6 @@
 """Power proxy of the engine's RNG subsystem: switching activity in simulation, weighted by the cells
 synthesis gives, PeZO chains against Gaussian chains at equal throughput; next to the paper's "saves
-at maximum 86 % power" (PeZO, arXiv 2504.20314, abstract). The measurement is
+at maximum 86 % power" (docs/references.md#pezo-rng-savings). The measurement is
 ``zoforge.sim.rng_power`` (also used by ``zoforge sweep``); this script tabulates it.
 
 Method. The RNG unit (``zoforge/gen/engine_rng.py``: source chain + seed storage/derivation +

@@ -1,6 +1,6 @@
 """Resource share of the RNG subsystem inside the engine, PeZO chains against Gaussian chains at equal
 throughput (the same numbers per cycle), and the PeZO/Gaussian ratios next to the paper's claim
-(-48.6 % LUT, -12.7 % FF for random-number generation; PeZO, arXiv 2504.20314, abstract).
+(-48.6 % LUT, -12.7 % FF for random-number generation; docs/references.md#pezo-rng-savings).
 
 Three levels per chain: the source block alone (``rng_spec``), the engine's RNG unit (source + seed
 storage and derivation + restart: everything the engine spends on random numbers), and the whole
@@ -103,7 +103,8 @@ def main() -> None:
               "source alone to more than its RNG unit; prefer the ice40 and xc7 rows for ratios. "
               "DSP and BRAM are not in the LUT/FF ratios: the Gaussian chains spend a DSP per lane (CLT "
               "scale, ICDF slope) and the ICDF a ROM, the pool a BRAM (SB_RAM40_4K, DP16KD or RAMB18). The paper's "
-              "device, tool and Gaussian baseline are not public (research/pezo.md section 6), so the comparison is "
+              "device, tool and Gaussian baseline are not public (docs/references.md#pezo-fpga-setup-unknown), "
+              "so the comparison is "
               "against our own baselines.", ""]
     benchlib.write_report(OUT, lines)
     atomic.write_text(OUT.with_suffix(".json"), json.dumps(data, indent=1) + "\n")

@@ -365,7 +365,7 @@ def write(cfg, times, loads, torch_version, memory=None) -> None:
               "| round | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|", *round_rows, ""]
     lines += ["The machine is shared: steps measured while other processes used >= 0.1 cores are slowed "
               "unevenly (OpenBLAS and PyTorch threads both suffer), so the clean columns are the ones to "
-              "read (see research/cpu_anchors.md).", ""]
+              "read (docs/references.md#cpu-shared-machine).", ""]
     ARGS.out.parent.mkdir(parents=True, exist_ok=True)
     ARGS.out.write_text("\n".join(lines))
     print("\n".join(lines))

@@ -59,9 +59,10 @@ def main(argv=None) -> int:
         "",
         f"Command: `.venv/bin/python benchmarks/npu_perf_model.py {args.spec} --bt {args.bt}`",
         "",
-        f"Design: `{spec}` (the reference design's tile, research/npu_iron.md §1.3).",
+        f"Design: `{spec}` (the reference design's tile, docs/references.md#npu-reference-design).",
         f"Shapes: the {len(shapes)} distinct GEMMs of one transformer block at B*T = {args.bt}, forward and "
-        "backward (llm.c; the LM head does not fit the shim's repeat limit, §1.4).",
+        "backward (llm.c; the LM head does not fit the shim's repeat limit, "
+        "docs/references.md#npu-shim-repeat-limit).",
         "",
         "These are predictions of a model, not measurements: nothing here ran on an NPU.",
         "",
@@ -79,7 +80,8 @@ def main(argv=None) -> int:
         "|---|---:|---|",
         *[f"| {name} | {value:g} | {source} |" for name, (value, source) in CONSTANTS.items()],
         "",
-        "## Reported figures (labels: [P] paper text, [F] read in the authors' fork, [2nd] second-hand)",
+        "## Reported figures (labels: [P] paper text, [F] read in the authors' fork, [I] public issue, "
+        "[2nd] second-hand)",
         "",
         "| what | value | label | where |",
         "|---|---|---|---|",
@@ -88,20 +90,24 @@ def main(argv=None) -> int:
         "## Where the model and the reports agree and disagree",
         "",
         "- Peak: the model's bf16 array peak is 16 cores x 128 MAC x 2 x 1 GHz = 4.1 TFLOP/s; with the 50% kernel "
-        "efficiency it allows 2.0 TFLOP/s from the cores alone, below the second-hand 3.14 TOPS bf16 measurement "
-        "([2nd]), so the kernel-efficiency constant is, if anything, pessimistic for large tiles.",
+        "efficiency it allows 2.0 TFLOP/s from the cores alone, below the 3.14 TOPS bf16 measured on XDNA "
+        "([P], docs/references.md#npu-gemm-measured), so the kernel-efficiency constant is, if anything, "
+        "pessimistic for large tiles.",
         "- Bound: for every GPT-2 shape at B*T = 256 the model finds the array shim-bound, not core-bound: A is "
         "re-sent once per column block of C (N/(n*cols) = 6..24 times) through one 32-bit channel per shim, and "
-        "the fork measured strided shim access at 1.76x the cost of plain movement (§1.5).",
+        "the fork measured strided shim access at 1.76x the cost of plain movement "
+        "(docs/references.md#npu-shim-layout-cost).",
         f"- Host: with the assumed {CONSTANTS['host_convert_bytes_per_s'][0] / 1e9:g} GB/s fp32<->bf16 conversion "
         f"and {CONSTANTS['call_overhead_s'][0] * 1e6:g} us per call, the host's per-call work dominates: "
         f"{flops / seconds / 1e9:.0f} GFLOP/s per block, {flops / seconds / 1e9 / 145:.1f}x the second-hand CPU-only "
-        "end-to-end 145 GFLOP/s ([2nd]; a lower bound for the CPU's matmul rate). The paper reports >2.8x on the "
+        "end-to-end 145 GFLOP/s ([2nd], docs/references.md#npu-paper-e2e-gflops; a lower bound for the CPU's "
+        "matmul rate). The paper reports >2.8x on the "
         f"offloaded matmuls ([P]), about {2.8 * 145:.0f} GFLOP/s or more. The model reaches that only if the host "
         f"converts at >= {needed_rate(spec, args.bt, 2.8 * 145e9) / 1e9:.0f} GB/s (several cores), so this is where "
         "model and report disagree: the host constants are assumptions, and they, not the array, decide the "
         "figure -- which is why the paper stresses explicit data movement and minimal reconfiguration.",
-        "- Not modelled: first-call reconfiguration (reported 3.5x faster with minimal reconfiguration, [2nd]), "
+        "- Not modelled: first-call reconfiguration (reported 3.5x faster with minimal reconfiguration, [2nd], "
+        "docs/references.md#npu-paper-setup), "
         "instruction-buffer swaps between shapes, DDR contention with the CPU, and the battery case.",
         "",
     ]

@@ -6,7 +6,7 @@ from zoforge.npu.design import (DesignError, GemmDesign, GemmSpec, Shape, gpt2_m
                                     parse_shape, parse_shapes)
 from zoforge.golden.spec import SpecError, parse
 
-# The reference design's prebuilt list (research/npu_iron.md §1.3).
+# The reference design's prebuilt list (docs/references.md#npu-reference-host).
 REFERENCE_SHAPES = {(256, 768, 2304), (256, 768, 768), (256, 768, 3072), (256, 3072, 768), (768, 256, 3072),
                     (3072, 256, 768), (768, 256, 768), (256, 2304, 768), (2304, 256, 768)}
 

@@ -1,20 +1,68 @@
-"""Performance model: sourced constants, sane predictions, and the recorded table."""
+"""Performance model: constants traced to docs/references.md, predictions that respond to each constant
+the way the model says, and the recorded table."""
 
 import pathlib
+
+import pytest
 
 from zoforge.npu.design import gpt2_shapes
 from zoforge.npu.perf import CONSTANTS, REPORTED, predict, table
 from zoforge.golden.spec import parse
+from tests.refs import CITATION, entries
+
+SPEC = "npu1-gpt2"
+SHAPE = (256, 768, 3072)
 
 
-def test_every_constant_has_a_source():
+def test_every_constant_names_an_existing_reference():
+    known = entries()
     for name, (value, source) in CONSTANTS.items():
-        assert value > 0 and ("§" in source or "assumed" in source or "anchors" in source), name
-    assert all(label.startswith("[") for _, _, label, _ in REPORTED)
+        assert value > 0, name
+        cited = CITATION.findall(source)
+        assert cited and all(a in known for a in cited), f"{name}: {source!r} names no entry of docs/references.md"
+        if "assumed" in source:            # an assumed constant's entry says so too
+            assert any("assumed" in known[a].lower() for a in cited), name
+
+
+def test_every_reported_figure_names_an_existing_reference():
+    known = entries()
+    for what, _, label, source in REPORTED:
+        assert label.startswith("[") and CITATION.fullmatch(source) and CITATION.fullmatch(source)[1] in known, what
+
+
+def scaled(monkeypatch, name, factor):
+    value, source = CONSTANTS[name]
+    monkeypatch.setitem(CONSTANTS, name, (value * factor, source))
+    return predict(parse(SPEC), SHAPE)
+
+
+def test_host_constants_move_the_host_time(monkeypatch):
+    base = predict(parse(SPEC), SHAPE)
+    faster = scaled(monkeypatch, "host_convert_bytes_per_s", 2)
+    assert faster.host_s < base.host_s and faster.total_s < base.total_s and faster.array_s == base.array_s
+    monkeypatch.undo()
+    slower = scaled(monkeypatch, "call_overhead_s", 2)
+    assert slower.host_s == pytest.approx(base.host_s + CONSTANTS["call_overhead_s"][0] / 2)
+
+
+def test_array_constants_move_the_array_time(monkeypatch):
+    base = predict(parse(SPEC), SHAPE)
+    assert base.bound == "shim"
+    strided = scaled(monkeypatch, "shim_strided_factor", 2)
+    assert strided.shim_s == pytest.approx(2 * base.shim_s) and strided.total_s > base.total_s
+    monkeypatch.undo()
+    fast_clock = scaled(monkeypatch, "clock_hz", 2)
+    assert fast_clock.core_s == pytest.approx(base.core_s / 2) and fast_clock.shim_s == pytest.approx(base.shim_s / 2)
+    monkeypatch.undo()
+    # The reference tile is balanced: its MACs take exactly as long as streaming A, so a less efficient
+    # kernel doubles the core time while a more efficient one cannot beat the stream.
+    assert scaled(monkeypatch, "kernel_eff_bf16", 0.5).core_s == pytest.approx(2 * base.core_s)
+    monkeypatch.undo()
+    assert scaled(monkeypatch, "kernel_eff_bf16", 2).core_s == pytest.approx(base.core_s)
 
 
 def test_predictions_are_bounded_by_the_peak():
-    spec = parse("npu1-gpt2")
+    spec = parse(SPEC)
     peak = 16 * 128 * 2 * 1e9 / 1e9            # GFLOP/s
     for shape in gpt2_shapes(256):
         pr = predict(spec, shape)
@@ -24,6 +72,8 @@ def test_predictions_are_bounded_by_the_peak():
     assert "| 256x768x2304 |" in table(spec, gpt2_shapes(256))
 
 
-def test_recorded_table_exists_with_its_command():
+def test_recorded_table_exists_with_its_command_and_current_constants():
     text = (pathlib.Path(__file__).resolve().parents[2] / "benchmarks/results/npu_perf_model.md").read_text()
     assert "Command: `.venv/bin/python benchmarks/npu_perf_model.py" in text and "[2nd]" in text
+    for name, (value, source) in CONSTANTS.items():
+        assert f"| {name} | {value:g} | {source} |" in text, f"{name}: re-run benchmarks/npu_perf_model.py"

@@ -20,12 +20,13 @@ def test_topology_of_the_reference_design():
 
 
 def test_plan_patterns_match_the_reference_runtime_sequence():
+    # The A and B patterns of the reference runtime sequence (docs/references.md#npu-reference-design).
     spec = parse("npu1-gpt2")
     p = plan(spec, (256, 768, 3072))
     fills = [t for t in p.transfers if t.buffer == "A"]
-    assert fills[0].tap.sizes == (24, 12, 64, 64) and fills[0].tap.strides == (0, 64, 768, 1)   # §1.3 A
+    assert fills[0].tap.sizes == (24, 12, 64, 64) and fills[0].tap.strides == (0, 64, 768, 1)   # reference A
     b = next(t for t in p.transfers if t.buffer == "B")
-    assert b.tap.sizes == (24, 12, 32, 64) and b.tap.strides == (32 * 4 * 768, 64, 768, 1)       # §1.3 B
+    assert b.tap.sizes == (24, 12, 32, 64) and b.tap.strides == (32 * 4 * 768, 64, 768, 1)       # reference B
     c = next(t for t in p.transfers if t.buffer == "C")
     assert c.tap.sizes == (1, 24, 256, 32) and c.tap.strides == (256 * 3072, 128, 3072, 1) and c.wait
     assert set(p.rtp.values()) == {(1, 6, 24)}           # 12 k steps unrolled x2; 24 tiles per core

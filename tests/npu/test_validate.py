@@ -1,4 +1,4 @@
-"""One test per hardware rule (research/npu_iron.md §4.4): a violating design is rejected with a
+"""One test per hardware rule (docs/references.md, NPU sections): a violating design is rejected with a
 one-line message that names the rule's numbers. Rules no valid spec can break are shown on a plan or
 topology edited by hand (``dataclasses.replace``), which is what the validator is for."""
 
@@ -72,7 +72,7 @@ def test_a_distribution():
 
 
 def test_l1_capacity_with_double_buffering():
-    msg = rejected("gemm:m=64,k=64,n=64")        # §2.6: 16 + 16 + 32 KiB + stack does not fit
+    msg = rejected("gemm:m=64,k=64,n=64")        # 2 x (8 + 8 + 16) KiB + stack > 64 KiB of L1
     assert "L1 of core (0,2) needs 68,876 B" in msg and "> 65,536 B" in msg and "stack 3,328" in msg
     assert "depth" in rejected("gemm:m=64,k=64,n=32,depth=4")   # triple/quad buffering overflows too
     parse("gemm:m=64,k=64,n=32,depth=2")           # the reference: 40 KiB + stack
@@ -168,7 +168,8 @@ def test_whole_objects():
 
 
 def test_shim_repeat_limit():
-    found = rules(shape_violations(parse(REF), (256, 768, 50304)))     # the LM head (§1.4)
+    # the LM head: 50304 / (32 * 4) = 393 repeats (docs/references.md#npu-shim-repeat-limit)
+    found = rules(shape_violations(parse(REF), (256, 768, 50304)))
     assert "repeat count 393 (sizes[0]) exceeds the shim BD's 64" in found["shim_repeat"]
 
 

@@ -55,7 +55,7 @@ def cmd_emulate(args) -> int:
         hi = 8 if spec.dtype_in == "i8" else 128
         a = rng.integers(-hi, hi, (M, K)).astype(np.int32)
         b = rng.integers(-hi, hi, (K, N)).astype(np.int32)
-    else:                                          # scaled by 1/sqrt(K) so C stays O(1) (anchors D10)
+    else:          # scaled by 1/sqrt(K) so C stays O(1) (docs/references.md#npu-float-tolerance)
         a = rng.standard_normal((M, K), dtype=np.float32)
         b = (rng.standard_normal((K, N)) / np.sqrt(K)).astype(np.float32)
     p = plan(spec, shape)

@@ -4,7 +4,7 @@ Indices are flat over the output stream: element i is word ``i // lanes``, lane 
 
 ``pool`` (pre-generation; needs on-chip memory). P numbers are generated once into a pool and
 element i is ``pool[i mod P]``: perturbations concatenate over the pool, each one starting where the
-previous one ended (research/pezo.md, addendum). Pitfall: when the perturbed vector's length is a
+previous one ended (docs/references.md#pezo-reuse-strategies). Pitfall: when the perturbed vector's length is a
 multiple of P, every perturbation starts at the same pool position, so every step perturbs in the
 same direction. Choose P and the length so that ``length mod P`` is not 0 (or send ``start`` rows).
 

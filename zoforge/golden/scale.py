@@ -21,7 +21,7 @@ Modes (``scale`` of the pezo spec):
 * ``norm``:  q is a runtime register. The host sets it per tensor to ``tensor_scale`` so that the
   tensor's perturbation has the norm a standard Gaussian vector of that length has on average,
   ``s = E||g_n|| / ||u||`` with ``E||g_n|| = sqrt(2) Gamma((n+1)/2) / Gamma(n/2)``
-  (research/pezo.md section 4.2, candidate 2; PeZO's own formula is not public). A factor that would
+  (our choice; PeZO's own formula is not public: docs/references.md#pezo-adaptive-scaling). A factor that would
   reach 2 is clamped to the largest q.
 * ``fold``:  the codes of ``sqrt3``; the norm-matching factor is not applied here but multiplied, as a
   real number f (:func:`fold_from_sumsq`), into the scalars the host already uses for the tensor: the

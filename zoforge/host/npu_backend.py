@@ -2,10 +2,10 @@
 
 Both serve the shapes of one GEMM design and hand every other shape to the CPU, reporting which calls
 were offloaded (``MatmulStats.offloaded_flops``). Per offloaded call, like the reference host glue
-(research/npu_iron.md §1.3, §3): fp32 -> bf16 (RNE) of A and B, B laid out as the design expects
-(``b_layout=col``: B^T row-major, which is llm.c's weight itself), C (fp32) copied out and, for the
-backward pass's ``+=``, accumulated on the host. Stacked (attention) products stay on the CPU, as in
-llm.c where they are loops, not matmuls.
+(docs/references.md#npu-reference-host, docs/references.md#xrt-host-flow): fp32 -> bf16 (RNE) of A
+and B, B laid out as the design expects (``b_layout=col``: B^T row-major, which is llm.c's weight
+itself), C (fp32) copied out and, for the backward pass's ``+=``, accumulated on the host. Stacked
+(attention) products stay on the CPU, as in llm.c where they are loops, not matmuls.
 """
 
 from __future__ import annotations

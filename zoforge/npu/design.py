@@ -3,7 +3,7 @@
 The spec fixes everything that goes into the xclbin: device, array part used (cols x rows cores), the
 per-core tile m x k x n, dtypes, B's layout and the fifo depth. The shapes are not part of the spec
 string: one xclbin serves many shapes through run-time parameters and one instruction stream per shape
-(the reference design, research/npu_iron.md §1.3), so :class:`GemmDesign` pairs a spec with them.
+(the reference design, docs/references.md#npu-reference-design), so :class:`GemmDesign` pairs a spec with them.
 
 Validation is eager at both levels: a :class:`GemmSpec` that exists fits the hardware (rules that need
 no shape, see :mod:`.validate`), and a :class:`GemmDesign` that exists can run every shape it lists.
@@ -27,7 +27,7 @@ __all__ = ["GemmSpec", "GemmDesign", "DesignError", "Shape", "Matmul", "gpt2_mat
 _KEYS = {"dtype_in": "in", "dtype_out": "out"}
 _FIELDS = {v: k for k, v in _KEYS.items()}
 # Input -> output dtypes the emulated micro-kernels model (narrower integer outputs would need the
-# kernels' saturation behaviour, which is not documented; see research/npu_iron.md §2.5).
+# kernels' saturation behaviour, which is not documented; see docs/references.md#npu-mm-kernel).
 DTYPE_PAIRS = {"bf16": ("f32", "bf16"), "i8": ("i32",), "i16": ("i32",)}
 
 
@@ -185,7 +185,7 @@ class Matmul(NamedTuple):
 def gpt2_matmuls(bt: int = 256, *, channels: int = 768, vocab: int = 50304,
                  lm_head: bool = True) -> list[Matmul]:
     """Every matmul of one GPT-2 layer (forward and backward) and the LM head, as llm.c does them
-    (research/npu_iron.md §1.4): forward out = inp @ W^T (W is (OC, C)), dinp += dout @ W,
+    (docs/references.md#npu-gpt2-matmuls): forward out = inp @ W^T (W is (OC, C)), dinp += dout @ W,
     dW += dout^T @ inp. Attention's QK^T and att@V are loops in llm.c, not matmuls."""
     layers = [("qkv", 3 * channels, channels), ("attproj", channels, channels),
               ("fc", 4 * channels, channels), ("fcproj", channels, 4 * channels)]

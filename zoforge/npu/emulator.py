@@ -1,6 +1,7 @@
 """NPU dataflow emulator: runs a GEMM :class:`~zoforge.npu.plan.Plan` in numpy, object by object.
 
-What it reproduces (research/npu_iron.md §4.1-4.3):
+What it reproduces (docs/references.md#npu-objectfifo-semantics, docs/references.md#npu-access-patterns,
+docs/references.md#npu-bf16-rounding):
 
 * Object fifos as rings of ``depth`` objects per endpoint with producer/consumer cursors; a broadcast
   copies each object into every consumer's own ring and frees the producer slot only when all got it.
@@ -222,7 +223,7 @@ class NpuEmulator:
                 self._events += 1
 
     def _kernel(self, a_blk, b_blk, c_blk) -> None:
-        """C += A @ B on blocked L1 buffers (the mm.cc contract, §2.5)."""
+        """C += A @ B on blocked L1 buffers (the mm.cc contract, docs/references.md#npu-mm-kernel)."""
         amap, bmap, cmap = self._maps
         spec = self.spec
         self._calls += 1

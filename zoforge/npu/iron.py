@@ -1,14 +1,14 @@
 """Lowering a GEMM plan to an IRON program (mlir-aie Python API) and building it with ``aiecc.py``.
 
-Targets the 2025 high-level API of the v1.x release wheels (research/npu_iron.md §2.3-2.4): ObjectFifo
+Targets the 2025 high-level API of the v1.x release wheels (docs/references.md#iron-api-2025): ObjectFifo
 with ``split``/``forward``/``join`` at memtiles, Worker, Kernel, GlobalBuffer run-time parameters with a
 WorkerRuntimeBarrier, Runtime fill/drain with TensorAccessPatterns in task groups, Program.
 Everything the program contains is read from the :class:`~.plan.Plan`, nothing is re-derived. The
-2026 API (callback ``Runtime``, compiler placement, §2.8) goes behind the same :class:`Adapter` seam.
+2026 API (callback ``Runtime``, compiler placement) goes behind the same :class:`Adapter` seam.
 
 One xclbin serves all shapes of a design: the array configuration (fifos, links, workers) does not
 depend on the shape; only the runtime sequence does, so each extra shape needs only its instruction
-stream (``insts_MxKxN.bin``), as in the reference design (§1.3).
+stream (``insts_MxKxN.bin``), as in the reference design (docs/references.md#npu-reference-design).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 bf16 is stored as its 16-bit pattern (uint16), exactly the bytes the NPU reads. fp32 -> bf16 rounds to
 nearest, ties to even (RNE), like ``ml_dtypes.bfloat16`` and C++23 ``std::bfloat16_t`` that the
-reference host uses (research/npu_iron.md §4.3); ``trunc`` drops the low 16 bits (round toward zero),
-for kernels that do not set ``conv_even`` (§2.5). NaN stays NaN (quiet), infinities stay infinite.
+reference host uses; ``trunc`` drops the low 16 bits (round toward zero), for kernels that do not set
+``conv_even`` (docs/references.md#npu-bf16-rounding). NaN stays NaN (quiet), infinities stay infinite.
 """
 
 from __future__ import annotations

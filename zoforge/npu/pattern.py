@@ -1,8 +1,9 @@
 """Access patterns: the (sizes, strides) address generators of NPU DMAs and IRON's TensorAccessPatterns.
 
-Lists are outermost first and count elements of the buffer's dtype, as in IRON (research/npu_iron.md
-§4.2): address = offset + sum(idx_i * stride_i), iterated like nested for-loops. The emulator moves
-data with :meth:`Pattern.indices`, the validator reads the same object, the IRON lowering prints it.
+Lists are outermost first and count elements of the buffer's dtype, as in IRON
+(docs/references.md#npu-access-patterns): address = offset + sum(idx_i * stride_i), iterated like
+nested for-loops. The emulator moves data with :meth:`Pattern.indices`, the validator reads the same
+object, the IRON lowering prints it.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ class Pattern:
 
     def extended(self, length: int) -> "Pattern":
         """The pattern a BD really runs when it moves ``length`` elements: hardware has no wrap register
-        for the outermost dimension and keeps incrementing it until the length is reached (§4.2)."""
+        for the outermost dimension and keeps incrementing it until the length is reached
+        (docs/references.md#npu-bd-limits)."""
         inner = math.prod(self.sizes[1:])
         if length % inner:
             raise ValueError(f"pattern {self}: a length of {length} elements is not a whole number of "

@@ -8,9 +8,10 @@ The array runs three pipelines at once; the slowest sets the time:
   per row block) or C at one 32-bit word per cycle, slowed by the measured cost of strided
   (layout-transforming) shim access;
 * host, per call: a fixed dispatch overhead plus fp32 -> bf16 conversion / layout of A and B and the
-  copy of C out (the reference host does both on every call, §1.3, §1.5).
+  copy of C out (the reference host does both on every call, docs/references.md#npu-reference-host).
 
-Every constant carries its source (section of research/npu_iron.md, or "assumed" when none exists).
+Every constant names its entry in docs/references.md (the public measurement, with its exact place)
+and says "assumed" where no public figure exists.
 """
 
 from __future__ import annotations
@@ -23,21 +24,25 @@ from .plan import plan as make_plan
 
 __all__ = ["CONSTANTS", "Prediction", "predict", "REPORTED"]
 
+_REF = "docs/references.md#"   # every source names its entry there
+
 # name -> (value, source)
 CONSTANTS = {
-    "clock_hz": (1.0e9, "§1.5/§2.1: the fork's notes compute peaks at 1 GHz"),
-    "macs_npu1_bf16": (128, "§2.1 [D]: AIE2 bf16 mmul<4,8,4> = 128 MAC/cycle/core"),
-    "macs_npu1_i16": (64, "§1.5: 64 MAC/cycle single-core i16 peak (128 GOP/s at 1 GHz)"),
-    "macs_npu1_i8": (256, "§2.4 [D]: i8 mmul<4,8,8> = 256 MAC/cycle (assumed one mmul per cycle)"),
-    "macs_npu2_bf16": (256, "assumed: aie2p bf16 mmul<4,8,8> = 256 MAC/cycle (no measured figure in the notes)"),
-    "macs_npu2_i16": (128, "assumed: aie2p i16 mmul<4,4,8>"),
-    "macs_npu2_i8": (512, "assumed: aie2p i8 mmul<8,8,8>"),
-    "kernel_eff_bf16": (0.5, "anchors C16 (mlir-aie#2735): ~50% of bf16 peak at 64^3 tiles"),
-    "kernel_eff_int": (0.75, "anchors C16 (mlir-aie#2735): ~75% of i16 peak at 64^3 tiles"),
-    "stream_bytes_per_cycle": (4, "§4.2: streams and DMAs move one 32-bit word per cycle per channel"),
-    "shim_strided_factor": (1.76, "§1.5: shim-side layout transforms cost 50.7 ms on top of 67 ms plain movement"),
-    "call_overhead_s": (100e-6, "assumed: XRT run + BO syncs per call; the fork's opsync benchmarks record no figures"),
-    "host_convert_bytes_per_s": (4.0e9, "assumed: one CPU core converting/transposing fp32 <-> bf16 at 4 GB/s"),
+    "clock_hz": (1.0e9, f"assumed, {_REF}npu-clock: the fork's notes compute peaks at 1 GHz; no datasheet clock"),
+    "macs_npu1_bf16": (128, f"{_REF}npu-mac-rates: bf16 mmul<4,8,4> = 128 MAC/cycle/core, one per cycle assumed"),
+    "macs_npu1_i16": (64, f"{_REF}npu-shim-layout-cost: 64 MAC/cycle single-core i16 peak (128 GOP/s at 1 GHz)"),
+    "macs_npu1_i8": (256, f"{_REF}npu-mac-rates: i8 mmul<4,8,8> = 256 MAC/cycle, one per cycle assumed"),
+    "macs_npu2_bf16": (256, f"assumed, {_REF}npu-mac-rates: aie2p bf16 mmul<4,8,8>, no measured figure"),
+    "macs_npu2_i16": (128, f"assumed, {_REF}npu-mac-rates: aie2p i16 mmul<4,4,8>"),
+    "macs_npu2_i8": (512, f"assumed, {_REF}npu-mac-rates: aie2p i8 mmul<8,8,8>"),
+    "kernel_eff_bf16": (0.5, f"{_REF}npu-kernel-efficiency: ~50% of bf16 peak at 64^3 tiles (mlir-aie#2735)"),
+    "kernel_eff_int": (0.75, f"{_REF}npu-kernel-efficiency: ~75% of i16 peak at 64^3 tiles; i8 assumed alike"),
+    "stream_bytes_per_cycle": (4, f"{_REF}npu-word-granularity: one 32-bit word per cycle per channel"),
+    "shim_strided_factor": (1.76, f"{_REF}npu-shim-layout-cost: shim layout transforms cost 50.7 ms on top of "
+                                  "67 ms plain movement"),
+    "call_overhead_s": (100e-6, f"assumed, {_REF}npu-host-costs: XRT run + BO syncs per call, no public figure"),
+    "host_convert_bytes_per_s": (4.0e9, f"assumed, {_REF}npu-host-costs: one CPU core converting fp32 <-> bf16 "
+                                        "at 4 GB/s"),
 }
 
 
@@ -96,13 +101,16 @@ def predict(spec: GemmSpec, shape) -> Prediction:
 
 # Figures reported for the reference design and related measurements: (what, value, label, source).
 REPORTED = [
-    ("offloaded GPT-2 matmuls vs CPU (Ryzen 9 7940HS)", ">2.8x", "[P] paper abstract", "§1.1"),
-    ("end-to-end training throughput, mains", "1.7x", "[P] paper abstract", "§1.1"),
-    ("end-to-end GFLOP/s CPU-only -> with NPU (mains)", "145 -> 255", "[2nd] third-party experiment log", "§1.2"),
-    ("whole-array i16 GEMM 2048^3, 16 cores (fork)", "1480 GOP/s (72% of 2048)", "[F] fork notes", "§1.5"),
-    ("single-core i16 GEMM 2048^3 (fork)", "112 GOP/s (88% of 128)", "[F] fork notes", "§1.5"),
-    ("measured bf16 GEMM on XDNA", "up to 3.14 TOPS", "[2nd] 'Striking the Balance'", "§2.1"),
-    ("bf16 kernel efficiency at 64^3 tiles", "~50% of peak", "[2nd] mlir-aie#2735", "anchors C16"),
+    ("offloaded GPT-2 matmuls vs the CPU", ">2.8x", "[P] paper abstract", f"{_REF}npu-paper-results"),
+    ("end-to-end training throughput, mains", "1.7x", "[P] paper abstract", f"{_REF}npu-paper-results"),
+    ("end-to-end GFLOP/s CPU-only -> with NPU (mains)", "145 -> 255", "[2nd] third-party experiment log",
+     f"{_REF}npu-paper-e2e-gflops"),
+    ("whole-array i16 GEMM 2048^3, 16 cores (fork)", "1480 GOP/s (72% of 2048)", "[F] fork notes",
+     f"{_REF}npu-shim-layout-cost"),
+    ("single-core i16 GEMM 2048^3 (fork)", "112 GOP/s (88% of 128)", "[F] fork notes", f"{_REF}npu-shim-layout-cost"),
+    ("measured bf16 GEMM on XDNA", "up to 3.14 TOPS", "[P] 'Striking the Balance' abstract",
+     f"{_REF}npu-gemm-measured"),
+    ("bf16 kernel efficiency at 64^3 tiles", "~50% of peak", "[I] mlir-aie#2735", f"{_REF}npu-kernel-efficiency"),
 ]
 
 

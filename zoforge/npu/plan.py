@@ -3,8 +3,9 @@
 :func:`topology` is the shape-independent part (the xclbin): object fifos with depths, element types,
 producer/consumer tiles and memtile layout patterns, the memtile links and the workers. :func:`plan`
 adds one shape's runtime sequence (shim transfers with their access patterns, in task groups) and the
-per-core loop counts written as run-time parameters. The scheme is the whole-array one of
-research/npu_iron.md §2.4 with the run-time parameters of §1.3:
+per-core loop counts written as run-time parameters. The scheme is mlir-aie's whole-array one
+(docs/references.md#npu-whole-array-design) with the reference design's run-time parameters
+(docs/references.md#npu-reference-design):
 
 * A: row block ``rb`` (rows*m x K) goes, k columns at a time, to ``a_memtiles`` memtiles; each splits its
   object into per-row m x k tiles, re-blocks them into r x s blocks and broadcasts them along the row.
@@ -29,7 +30,7 @@ from .pattern import Pattern
 __all__ = ["Tile", "Fifo", "Link", "Worker", "Topology", "Transfer", "Plan", "topology", "plan",
            "ROWS_PER_GROUP", "instruction_words"]
 
-ROWS_PER_GROUP = 2     # row blocks per task group; two groups in flight (ping/pong) [§2.4 step 9]
+ROWS_PER_GROUP = 2     # row blocks per task group; two in flight, ping/pong (docs/references.md#npu-reference-design)
 
 
 @dataclass(frozen=True, order=True)
@@ -99,7 +100,7 @@ class Topology:
 
     def l2_buffers(self, tile: Tile) -> list[tuple[str, int]]:
         """(name, bytes) of the buffers a memtile allocates: one depth-deep ring per link, sized by the
-        L2-side object (split/forward: the input; join: the output) [§2.6]."""
+        L2-side object (split/forward: the input; join: the output) (docs/references.md#npu-objectfifo-semantics)."""
         out = []
         for link in self.links:
             if link.tile == tile:
@@ -125,7 +126,7 @@ class Plan:
     topology: Topology
     shape: Shape
     transfers: tuple[Transfer, ...]
-    rtp: dict[Tile, tuple[int, ...]]   # per core: (ready flag, k_iters, tiles) [§1.3]
+    rtp: dict[Tile, tuple[int, ...]]   # (ready flag, k_iters, tiles) (docs/references.md#npu-reference-design)
     buffers: dict[str, tuple[str, int]] = field(default_factory=dict)   # A/B/C -> (dtype, elements)
 
     @property

@@ -1,4 +1,5 @@
-"""The hardware rules of research/npu_iron.md §4.4, each explained in one line with the numbers.
+"""The hardware rules of the NPU, each explained in one line with the numbers (sources: the entries of
+``docs/references.md`` cited in :mod:`.hardware`).
 
 Three levels, each returning a list of :class:`Violation`:
 
@@ -295,7 +296,7 @@ def _shim_bds(p) -> list[Violation]:
 
 def _data_volume(p) -> list[Violation]:
     """Objects moved by the runtime sequence must equal what the cores' loop counts consume/produce,
-    or the array hangs or desynchronises across calls (§4.1)."""
+    or the array hangs or desynchronises across calls (docs/references.md#npu-objectfifo-semantics)."""
     out = []
     topo, depth = p.topology, p.spec.depth
     moved = p.objects()
