@@ -18,7 +18,8 @@ import benchlib  # noqa: E402
 from zoforge.boards.registry import get_board  # noqa: E402
 from zoforge.golden.spec import parse  # noqa: E402
 from zoforge.device.connect import SIM_DIVISOR, connect, link_latency, open_device, sim_transport  # noqa: E402
-from zoforge.device.run import EngineRunOptions, run_engine_training  # noqa: E402
+from zoforge.device.options import DeviceTrainOptions  # noqa: E402
+from zoforge.device.run import run_engine_training  # noqa: E402
 from zoforge.device.transports import FaultyTransport  # noqa: E402
 
 OUT = pathlib.Path(__file__).with_name("results") / "board_training.md"
@@ -35,7 +36,7 @@ def faulty_sim_device():
 
 
 def train(device, steps, out):
-    opts = EngineRunOptions(steps=steps, batch=16, eval_interval=max(1, steps // 4), out=str(out), progress=False)
+    opts = DeviceTrainOptions(steps=steps, batch=16, eval_interval=max(1, steps // 4), out=str(out), progress=False)
     t0 = time.perf_counter()
     result = run_engine_training(device, opts)
     return result, time.perf_counter() - t0

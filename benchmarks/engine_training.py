@@ -19,7 +19,8 @@ import benchlib  # noqa: E402
 from zoforge.golden.engine_model import EngineModel  # noqa: E402
 from zoforge.golden.spec import parse  # noqa: E402
 from zoforge.device.client import EngineClient  # noqa: E402
-from zoforge.device.trainer import ZOConfig, ZOTrainer, make_task  # noqa: E402
+from zoforge.device.options import DeviceTrainOptions
+from zoforge.device.trainer import ZOTrainer, make_task  # noqa: E402
 
 OUT = pathlib.Path(__file__).with_name("results") / "engine_training.md"
 PRESET = "engine-s"
@@ -38,7 +39,7 @@ def run(spec, config, task):
 
 
 def curve_rows(history):
-    return [f"| {h['step']} | {h['train_loss']:.4f} | {h['train_acc']:.3f} | {h['test_loss']:.4f} | {h['test_acc']:.3f} |"
+    return [f"| {h['step']} | {h['loss']:.4f} | {h['accuracy']:.3f} | {h['test_loss']:.4f} | {h['test_accuracy']:.3f} |"
             for h in history]
 
 
@@ -56,23 +57,23 @@ def main(steps: int = 400) -> None:
 
     for title, hidden, n, lr in (("Linear classifier (4 x 9 weights)", [], steps, 0.05),
                                  ("MLP 8-16-4 (ReLU on the host between two engine FORWARDs)", [16], 2 * steps, 0.02)):
-        cfg = ZOConfig(steps=n, lr=lr, hidden=hidden, eval_every=max(1, n // 10))
+        cfg = DeviceTrainOptions(steps=n, lr=lr, batch=32, eval_samples=512, hidden=hidden, eval_interval=max(1, n // 10))
         history, status, trainer, secs = run(base, cfg, task)
         first, last = history[0], history[-1]
-        print(f"{title}: loss {first['train_loss']:.3f} -> {last['train_loss']:.3f} ({secs:.1f} s)", flush=True)
+        print(f"{title}: loss {first['loss']:.3f} -> {last['loss']:.3f} ({secs:.1f} s)", flush=True)
         lines += [f"## {title}", "",
                   f"{n} steps, lr {lr}, {trainer.net.words} weight words per pass, {secs:.1f} s. Train loss "
-                  f"{first['train_loss']:.3f} -> {last['train_loss']:.3f}, test accuracy "
-                  f"{first['test_acc']:.3f} -> {last['test_acc']:.3f}. Engine counters at the end: {status}; "
+                  f"{first['loss']:.3f} -> {last['loss']:.3f}, test accuracy "
+                  f"{first['test_accuracy']:.3f} -> {last['test_accuracy']:.3f}. Engine counters at the end: {status}; "
                   f"c saturated on the host in {trainer.c_saturated} steps.", "",
                   "| step | train loss | train acc | test loss | test acc |", "|---|---|---|---|---|",
                   *curve_rows(history), ""]
         if hidden:
             # The same run at the linear classifier's lr: the weights reach the format's limits and the
             # engine's overflow counters say so (they are never hidden).
-            hot, hot_status, _, _ = run(base, ZOConfig(steps=n, lr=0.05, hidden=hidden, eval_every=n), task)
-            lines += [f"At lr 0.05 the MLP diverges (train loss {hot[0]['train_loss']:.3f} -> "
-                      f"{hot[-1]['train_loss']:.3f}): weights reach the limits of sQ3.12 and the engine reports "
+            hot, hot_status, _, _ = run(base, DeviceTrainOptions(steps=n, lr=0.05, batch=32, eval_samples=512, hidden=hidden, eval_interval=n), task)
+            lines += [f"At lr 0.05 the MLP diverges (train loss {hot[0]['loss']:.3f} -> "
+                      f"{hot[-1]['loss']:.3f}): weights reach the limits of sQ3.12 and the engine reports "
                       f"{hot_status['perturb_overflows']} perturbation and {hot_status['update_overflows']} update "
                       f"overflows (status bit 7 set).", ""]
 
@@ -84,9 +85,9 @@ def main(steps: int = 400) -> None:
               "| rng | refresh | final train loss | final test acc |", "|---|---|---|---|"]
     for chain in CHAINS:
         spec = base.replace(rng=chain)
-        finals = [run(spec, ZOConfig(steps=steps, lr=0.05, seed=s, eval_every=steps), task)[0][-1] for s in SEEDS]
-        loss = np.array([f["train_loss"] for f in finals])
-        acc = np.array([f["test_acc"] for f in finals])
+        finals = [run(spec, DeviceTrainOptions(steps=steps, lr=0.05, batch=32, eval_samples=512, seed=s, eval_interval=steps), task)[0][-1] for s in SEEDS]
+        loss = np.array([f["loss"] for f in finals])
+        acc = np.array([f["test_accuracy"] for f in finals])
         refresh = getattr(spec.rng_spec, "refresh", "-") if spec.pool else "every step"
         row = (f"| `{chain}` | {refresh} | {loss.mean():.4f} ({loss.min():.3f}-{loss.max():.3f}) | "
                f"{acc.mean():.3f} ({acc.min():.3f}-{acc.max():.3f}) |")

@@ -123,7 +123,8 @@ def _board(out: pathlib.Path) -> tuple[list[str], bool]:
     """Step 7: ZO training steps through the simulated iCEBreaker (board top with its UART, driven by
     the host link driver) next to the golden engine; the weights must agree bit for bit."""
     from .device.connect import open_device
-    from .device.run import EngineRunOptions, run_engine_training
+    from .device.options import DeviceTrainOptions
+    from .device.run import run_engine_training
 
     _step(7, f"hardware in the loop, simulated: {BOARD_STEPS} ZO steps of a small classifier inside the "
              "iCEBreaker's engine (board top with UART in the Amaranth simulator) vs the golden engine")
@@ -132,7 +133,7 @@ def _board(out: pathlib.Path) -> tuple[list[str], bool]:
     for name in ("sim:icebreaker", "golden"):
         device = open_device(name, engine="engine-s")
         try:
-            opts = EngineRunOptions(steps=BOARD_STEPS, batch=8, eval_interval=0, progress=False,
+            opts = DeviceTrainOptions(steps=BOARD_STEPS, batch=8, eval_interval=0, progress=False,
                                     out=str(out / "board" / name.replace(":", "-")))
             results[name] = run_engine_training(device, opts)
         finally:

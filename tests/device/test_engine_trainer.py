@@ -11,7 +11,8 @@ from zoforge.golden.queries import query_position
 from zoforge.golden.scale import gaussian_norm
 from zoforge.golden.spec import parse
 from zoforge.device.client import EngineClient
-from zoforge.device.trainer import ZOConfig, ZOTrainer, layout, make_task
+from zoforge.device.options import DeviceTrainOptions
+from zoforge.device.trainer import ZOTrainer, layout, make_task
 
 
 def test_layout_packs_layers_and_checks_the_spec():
@@ -44,7 +45,7 @@ def run_steps(rng: str, steps: int):
     (its seed and start row after the step) and the step's record."""
     spec = parse("engine-s").replace(rng=rng)
     link = Recorder(spec)
-    trainer = ZOTrainer(EngineClient(link, spec), make_task(train=64, test=16), ZOConfig(batch=8, seed=3))
+    trainer = ZOTrainer(EngineClient(link, spec), make_task(train=64, test=16), DeviceTrainOptions(batch=8, seed=3, lr=0.05))
     out = []
     for _ in range(steps):
         link.ops.clear()
@@ -100,6 +101,6 @@ def test_fold_factor_goes_into_the_update_scalar():
 
 def test_update_scalar_saturates_and_is_counted():
     spec = parse("engine-s")
-    trainer = ZOTrainer(EngineClient(EngineModel(spec), spec), make_task(train=16, test=16), ZOConfig())
+    trainer = ZOTrainer(EngineClient(EngineModel(spec), spec), make_task(train=16, test=16), DeviceTrainOptions())
     assert trainer.c_code(1e9) == (1 << 15) - 1 and trainer.c_saturated == 1
     assert trainer.c_code(0.5) == 1 << 13 and trainer.c_saturated == 1

@@ -12,7 +12,8 @@ from zoforge.golden.engine_model import EngineModel
 from zoforge.golden.engine_sessions import random_session
 from zoforge.golden.spec import SpecError, parse
 from zoforge.device.client import EngineClient
-from zoforge.device.trainer import ZOConfig, ZOTrainer, make_task
+from zoforge.device.options import DeviceTrainOptions
+from zoforge.device.trainer import ZOTrainer, make_task
 from zoforge.sim.engine_sim import SimEngine
 
 
@@ -66,7 +67,7 @@ def run_training(link, spec, steps):
     client = EngineClient(link, spec)
     client.check_spec()
     task = make_task(seed=2, train=64, test=32)
-    trainer = ZOTrainer(client, task, ZOConfig(lr=0.05, batch=8, eval_every=steps))
+    trainer = ZOTrainer(client, task, DeviceTrainOptions(lr=0.05, batch=8, eval_interval=steps))
     history = trainer.train(steps)
     return history, client.read(0, trainer.net.words), client.status()
 

@@ -14,7 +14,8 @@ from zoforge.golden.perturb import perturb_codes
 from zoforge.golden.spec import SpecError, parse
 from zoforge.golden.update import update_codes
 from zoforge.device.client import EngineClient, EngineError, SpecMismatch
-from zoforge.device.trainer import ZOConfig, ZOTrainer, make_task
+from zoforge.device.options import DeviceTrainOptions
+from zoforge.device.trainer import ZOTrainer, make_task
 
 PRESETS = ["engine-s", "engine-m", "engine-l"]
 
@@ -263,7 +264,7 @@ def test_golden_zo_training_loss_falls():
     task = make_task(seed=1, train=256, test=256)
     client = EngineClient(EngineModel(spec), spec)
     client.check_spec()
-    history = ZOTrainer(client, task, ZOConfig(steps=150, lr=0.05, eval_every=150)).train()
+    history = ZOTrainer(client, task, DeviceTrainOptions(steps=150, lr=0.05, batch=32, eval_samples=256, eval_interval=150)).train()
     first, last = history[0], history[-1]
-    assert last["train_loss"] < 0.6 * first["train_loss"] and last["test_acc"] > first["test_acc"] + 0.3
+    assert last["loss"] < 0.6 * first["loss"] and last["test_accuracy"] > first["test_accuracy"] + 0.3
     assert client.status()["errors"] == 0

@@ -217,7 +217,8 @@ def _run_on_device(args) -> int:
     from ..device.link import LinkError
     from ..device.connect import DeviceError, open_device
     from ..device.client import EngineError, SpecMismatch
-    from ..device.run import EngineRunOptions, run_engine_training
+    from ..device.options import DeviceTrainOptions
+    from ..device.run import run_engine_training
     UsageError = _usage_errors()[0]
     for option in _NOT_ON_DEVICE:
         if getattr(args, option, None) is not None:
@@ -231,7 +232,7 @@ def _run_on_device(args) -> int:
         raise UsageError("--resume is not available with --device (runs are short; start again)")
     given = {k: getattr(args, k) for k in ("steps", "lr", "batch", "seed", "eval_interval", "hidden", "out")
              if getattr(args, k) is not None}
-    opts = EngineRunOptions(**given, progress=not args.no_progress)
+    opts = DeviceTrainOptions(**given, progress=not args.no_progress)
     if "out" not in given:
         opts.out = "runs/" + args.device.replace(":", "-").replace("/", "_")
     try:

@@ -7,7 +7,7 @@ codes, words x lanes) with the engine spec, the layer sizes and the device in it
 two devices from the same options end with identical weight codes when both engines compute the same
 bits. On Ctrl-C the weights are read back and saved before exiting.
 
-Members: :class:`EngineRunOptions`, :func:`run_engine_training` -> summary dict, :func:`save_weights`,
+Members: :func:`run_engine_training` -> summary dict, :func:`save_weights`,
 :func:`load_weights`.
 """
 
@@ -16,32 +16,16 @@ from __future__ import annotations
 import json
 import pathlib
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from .. import atomic
-from .trainer import ZOConfig, ZOTrainer, make_task
+from .options import DeviceTrainOptions
+from .trainer import ZOTrainer, make_task
 from ..metrics import MetricsLog
 from ..progress import Progress
 
-__all__ = ["EngineRunOptions", "run_engine_training", "save_weights", "load_weights"]
-
-
-@dataclass
-class EngineRunOptions:
-    steps: int = 60
-    lr: float = 0.1
-    batch: int = 16
-    hidden: list[int] = field(default_factory=list)
-    features: int = 4
-    classes: int = 3
-    train_samples: int = 256
-    eval_samples: int = 64
-    eval_interval: int = 20
-    seed: int = 0
-    out: str = "runs/engine"
-    progress: bool = True
+__all__ = ["run_engine_training", "save_weights", "load_weights"]
 
 
 def save_weights(path, client, words: int, metadata: dict) -> np.ndarray:
@@ -57,49 +41,45 @@ def load_weights(path) -> tuple[np.ndarray, dict]:
         return f.get_tensor("engine.words"), dict(f.metadata() or {})
 
 
-def run_engine_training(device, opts: EngineRunOptions) -> dict:
+def run_engine_training(device, opts: DeviceTrainOptions) -> dict:
+    """Train in ``device``'s engine with ``opts`` (the trainer's one loop); write the metrics and the
+    weights read back from the engine, also when interrupted."""
     client = device.client
     out = pathlib.Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)
     task = make_task(opts.features, opts.classes, train=opts.train_samples, test=opts.eval_samples,
                      seed=opts.seed)
-    config = ZOConfig(steps=opts.steps, lr=opts.lr, batch=opts.batch, hidden=list(opts.hidden), seed=opts.seed)
-    trainer = ZOTrainer(client, task, config)
-    Xe, ye = task.X_train[:opts.eval_samples], task.y_train[:opts.eval_samples]
+    trainer = ZOTrainer(client, task, opts)
     metadata = {"engine": str(client.spec), "sizes": json.dumps(trainer.net.sizes), "device": device.name,
                 "w_frac": client.spec.w_frac}
     log = MetricsLog(out / "metrics.jsonl")
     bar = Progress(opts.steps, enabled=opts.progress, label=f"{device.name} ")
-    evals, t0, step = [], time.perf_counter(), 0
+    t0 = time.perf_counter()
 
-    def evaluate(at: int) -> None:
-        train_loss, train_acc = trainer.evaluate(Xe, ye)
-        test_loss, test_acc = trainer.evaluate(task.X_test, task.y_test)
-        row = {"step": at, "loss": train_loss, "accuracy": train_acc, "test_loss": test_loss, "test_accuracy": test_acc}
-        evals.append(row)
+    def on_step(step, info):
+        log.write(kind="train", step=step, **info)
+        bar.update(step, info["loss_plus"])
+
+    def on_eval(row):
         log.write(kind="eval", **row)
-        bar.message(f"eval step {at}: loss {train_loss:.4f} accuracy {train_acc:.3f} "
-                    f"(test {test_loss:.4f} / {test_acc:.3f})")
+        bar.message(f"eval step {row['step']}: loss {row['loss']:.4f} accuracy {row['accuracy']:.3f} "
+                    f"(test {row['test_loss']:.4f} / {row['test_accuracy']:.3f})")
 
     weights = out / "weights.safetensors"
     try:
-        evaluate(0)
-        for step in range(1, opts.steps + 1):
-            info = trainer.train_step()
-            log.write(kind="train", step=step, **info)
-            bar.update(step, info["loss_plus"])
-            if (opts.eval_interval and step % opts.eval_interval == 0) or step == opts.steps:
-                evaluate(step)
+        evals = trainer.train(on_step=on_step, on_eval=on_eval)
     except BaseException:
         bar.close()
         log.close()
         try:                      # keep what the engine holds (Ctrl-C); a broken link cannot give it
-            save_weights(weights, client, trainer.net.words, {**metadata, "step": step, "interrupted": True})
+            save_weights(weights, client, trainer.net.words,
+                         {**metadata, "step": trainer.steps_done, "interrupted": True})
         except Exception:
             pass
         raise
     bar.close()
     log.close()
+    step = trainer.steps_done
     codes = save_weights(weights, client, trainer.net.words, {**metadata, "step": step})
     stats = device.link.stats if device.link is not None else None
     return {"steps": step, "seconds": time.perf_counter() - t0, "first": evals[0], "last": evals[-1],

@@ -31,21 +31,23 @@ Task, make_task(...)       a synthetic classification task (Gaussian class clust
 Layer, layout(spec, sizes) where each layer's matrix sits in the weight memory
 EngineNet(client, sizes, a_frac)   init(rng), logits(X), words
 cross_entropy(logits, y) -> (loss, accuracy)
-ZOConfig, ZOTrainer(client, task, config)   step(X, y), train_step(), evaluate(X, y), train() -> history
+ZOTrainer(client, task, options)   step(X, y), train_step(), evaluate(X, y), train() -> evaluations
+(options: :class:`zoforge.device.options.DeviceTrainOptions`)
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..golden.pezo import fold_factor, tensor_scale
 from ..golden.queries import query_position
 from .client import EngineClient
+from .options import DeviceTrainOptions
 
-__all__ = ["Task", "make_task", "Layer", "layout", "EngineNet", "cross_entropy", "ZOConfig", "ZOTrainer"]
+__all__ = ["Task", "make_task", "Layer", "layout", "EngineNet", "cross_entropy", "ZOTrainer"]
 
 
 @dataclass
@@ -151,19 +153,8 @@ class EngineNet:
         return h
 
 
-@dataclass
-class ZOConfig:
-    steps: int = 300
-    lr: float = 0.05
-    batch: int = 32
-    hidden: list[int] = field(default_factory=list)   # [] = linear classifier
-    a_frac: int = 4
-    seed: int = 0                    # mini-batches, initial weights, and the run seed of the queries
-    eval_every: int = 25
-
-
 class ZOTrainer:
-    def __init__(self, client: EngineClient, task: Task, config: ZOConfig):
+    def __init__(self, client: EngineClient, task: Task, config: DeviceTrainOptions):
         self.client, self.spec, self.task, self.config = client, client.spec, task, config
         self.net = EngineNet(client, [task.features, *config.hidden, task.classes], config.a_frac)
         self.rng = np.random.default_rng(config.seed)
@@ -172,6 +163,7 @@ class ZOTrainer:
         self.pool_seed = None              # the seed the engine's pool was last filled from
         self.factor = 1.0                  # this step's fold factor (scale=fold chains)
         self.c_saturated = 0
+        self.steps_done = 0
         self.net.init(self.rng)
 
     def _select_perturbation(self) -> None:
@@ -221,24 +213,32 @@ class ZOTrainer:
     def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         return cross_entropy(self.net.logits(X), y)
 
-    def train(self, steps: int | None = None, log=None) -> list[dict]:
-        """Run ``steps`` steps on random mini-batches; every ``eval_every`` steps (and at both ends)
-        record the full training and test loss and accuracy."""
+    def train(self, steps: int | None = None, *, on_step=None, on_eval=None) -> list[dict]:
+        """The training loop: ``steps`` (default ``config.steps``) steps on random mini-batches, an
+        evaluation at step 0, every ``config.eval_interval`` steps and at the end. ``on_step(step,
+        info)`` and ``on_eval(row)`` see every step and evaluation as they happen. Returns the
+        evaluations: step, loss and accuracy on the first ``eval_samples`` training examples, and
+        test_loss / test_accuracy on the test set."""
         cfg, task = self.config, self.task
         steps = cfg.steps if steps is None else steps
+        Xe, ye = task.X_train[:cfg.eval_samples], task.y_train[:cfg.eval_samples]
         history = []
 
-        def record(t, extra=None):
-            tr, tr_acc = self.evaluate(task.X_train, task.y_train)
-            te, te_acc = self.evaluate(task.X_test, task.y_test)
-            row = {"step": t, "train_loss": tr, "train_acc": tr_acc, "test_loss": te, "test_acc": te_acc, **(extra or {})}
+        def record(at):
+            loss, accuracy = self.evaluate(Xe, ye)
+            test_loss, test_accuracy = self.evaluate(task.X_test, task.y_test)
+            row = {"step": at, "loss": loss, "accuracy": accuracy, "test_loss": test_loss,
+                   "test_accuracy": test_accuracy}
             history.append(row)
-            if log:
-                log(row)
+            if on_eval:
+                on_eval(row)
 
         record(0)
-        for t in range(1, steps + 1):
+        for step in range(1, steps + 1):
             info = self.train_step()
-            if t % cfg.eval_every == 0 or t == steps:
-                record(t, {"batch_loss": info["loss_plus"]})
+            self.steps_done = step
+            if on_step:
+                on_step(step, info)
+            if (cfg.eval_interval and step % cfg.eval_interval == 0) or step == steps:
+                record(step)
         return history
