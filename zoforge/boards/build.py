@@ -40,6 +40,7 @@ from importlib import metadata
 
 from .. import atomic
 from ..errors import ToolError
+from ..progress import spinner
 from ..synth.cells import categorize
 from ..synth.yosys import FALLBACK_COMMANDS, yosys_version
 from ..tools import ToolFailed, error_line, find_tool, require_tool, run_logged
@@ -176,6 +177,7 @@ class _Clock:
     def __init__(self, board: Board, progress):
         self.t0 = time.perf_counter()
         self.board = board
+        self.enabled = progress is not None
         self.progress = progress or (lambda line: None)
 
     @property
@@ -273,12 +275,10 @@ def _run_stage(clock: _Clock, cmd: list[str], work: pathlib.Path, exes: dict) ->
             failure.append(e)
 
     worker = threading.Thread(target=run, name=f"zoforge-{tool}", daemon=True)
-    worker.start()
-    while True:
-        worker.join(HEARTBEAT_SECONDS)
-        if not worker.is_alive():
-            break
-        clock.say(f"{stage} running for {time.perf_counter() - t0:.0f} s")
+    with spinner(stage, every=HEARTBEAT_SECONDS, say=clock.say, enabled=clock.enabled):
+        worker.start()
+        while worker.is_alive():            # short waits: Ctrl-C stays responsive
+            worker.join(0.5)
     if failure:
         raise failure[0]
     seconds = time.perf_counter() - t0
