@@ -40,8 +40,9 @@ bench: $(XSTAMP) sysdeps
 	$(PY) benchmarks/board_builds.py
 	$(PY) benchmarks/board_training.py
 
-lint: $(STAMP)
-	$(PY) -m compileall -q zoforge tests benchmarks
+# ruff with the configuration in pyproject.toml ([tool.ruff]).
+lint: $(XSTAMP)
+	$(PY) -m ruff check .
 
 # Debian packages the simulators need (Icarus for cocotb). Installed only when missing.
 sysdeps:

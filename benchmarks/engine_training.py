@@ -16,10 +16,11 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import benchlib  # noqa: E402
-from zoforge.golden.engine_model import EngineModel  # noqa: E402
-from zoforge.golden.spec import parse  # noqa: E402
+
 from zoforge.device.client import EngineClient  # noqa: E402
 from zoforge.device.trainer import ZOConfig, ZOTrainer, make_task  # noqa: E402
+from zoforge.golden.engine_model import EngineModel  # noqa: E402
+from zoforge.golden.spec import parse  # noqa: E402
 
 OUT = pathlib.Path(__file__).with_name("results") / "engine_training.md"
 PRESET = "engine-s"
@@ -37,8 +38,8 @@ def run(spec, config, task):
 
 
 def curve_rows(history):
-    return [f"| {h['step']} | {h['train_loss']:.4f} | {h['train_acc']:.3f} | {h['test_loss']:.4f} | {h['test_acc']:.3f} |"
-            for h in history]
+    return [f"| {h['step']} | {h['train_loss']:.4f} | {h['train_acc']:.3f} | {h['test_loss']:.4f} "
+            f"| {h['test_acc']:.3f} |" for h in history]
 
 
 def main(steps: int = 400) -> None:
@@ -84,8 +85,8 @@ def main(steps: int = 400) -> None:
         policies = ["reseed", "continue"] if chain.startswith("pezo-pool") else ["reseed"]
         for policy in policies:
             spec = base.replace(rng=chain)
-            finals = [run(spec, ZOConfig(steps=steps, lr=0.05, seed=s, pool_policy=policy, eval_every=steps), task)[0][-1]
-                      for s in SEEDS]
+            finals = [run(spec, ZOConfig(steps=steps, lr=0.05, seed=s, pool_policy=policy, eval_every=steps),
+                          task)[0][-1] for s in SEEDS]
             loss = np.array([f["train_loss"] for f in finals])
             acc = np.array([f["test_acc"] for f in finals])
             row = (f"| `{chain}` | {policy} | {loss.mean():.4f} ({loss.min():.3f}-{loss.max():.3f}) | "

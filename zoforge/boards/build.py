@@ -40,13 +40,13 @@ from importlib import metadata
 
 from .. import atomic
 from ..errors import ToolError
+from ..gen.builtin_yosys import builtin_yosys
 from ..progress import spinner
 from ..synth.cells import categorize
 from ..synth.yosys import FALLBACK_COMMANDS, yosys_version
 from ..tools import ToolFailed, error_line, find_tool, require_tool, run_logged
 from .platform_top import PlatformTop, make_platform
 from .registry import Board, get_board
-from ..gen.builtin_yosys import builtin_yosys
 
 __all__ = ["build_board", "BuildReport", "TimingError", "YOWASP", "WORK_DIR", "bitstream_names"]
 

@@ -94,7 +94,8 @@ def _why(path: pathlib.Path, size: int) -> str | None:
             return f"header entry for tensor {name!r} is malformed: {info!r}"[:300]
         need = math.prod(shape) * _ITEMSIZE[dtype]
         if end - begin != need:
-            return f"tensor {name!r} ({dtype} {list(shape)}) needs {need} bytes but its data_offsets cover {end - begin}"
+            return f"tensor {name!r} ({dtype} {list(shape)}) needs {need} bytes but its data_offsets cover " \
+                   f"{end - begin}"
         if end > data_size:
             return f"tensor {name!r} ends at byte {end} of the data but the file has only {data_size} data bytes " \
                    "(truncated)"
