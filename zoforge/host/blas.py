@@ -9,15 +9,20 @@ other BLAS loaded by then). With no BLAS that threadpoolctl knows, nothing happe
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 
 import numpy as np  # noqa: F401  (loads NumPy's BLAS, so that it is found)
-from threadpoolctl import ThreadpoolController
 
 __all__ = ["blas_threads", "set_blas_threads", "using_blas_threads"]
 
 
-def _blas() -> ThreadpoolController:
+def _blas():
+    # threadpoolctl sets KMP_DUPLICATE_LIB_OK when imported; zoforge leaves the environment as it was
+    kept = os.environ.get("KMP_DUPLICATE_LIB_OK")
+    from threadpoolctl import ThreadpoolController
+    if kept is None:
+        os.environ.pop("KMP_DUPLICATE_LIB_OK", None)
     # a new controller each time: it sees the libraries loaded so far
     return ThreadpoolController().select(user_api="blas")
 
