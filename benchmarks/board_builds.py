@@ -10,6 +10,7 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import benchlib  # noqa: E402
+
 from zoforge.boards.build import TimingError, build_board  # noqa: E402
 from zoforge.boards.registry import BOARDS, get_board  # noqa: E402
 

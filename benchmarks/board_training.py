@@ -15,12 +15,13 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import benchlib  # noqa: E402
+
 from zoforge.boards.registry import get_board  # noqa: E402
-from zoforge.golden.spec import parse  # noqa: E402
 from zoforge.device.connect import SIM_DIVISOR, connect, link_latency, open_device, sim_transport  # noqa: E402
 from zoforge.device.options import DeviceTrainOptions  # noqa: E402
 from zoforge.device.run import run_engine_training  # noqa: E402
 from zoforge.device.transports import FaultyTransport  # noqa: E402
+from zoforge.golden.spec import parse  # noqa: E402
 
 OUT = pathlib.Path(__file__).with_name("results") / "board_training.md"
 BOARD = get_board("icebreaker")
@@ -63,7 +64,8 @@ def main():
              f"Board top `{BOARD.engine}` + link (UART divisor {SIM_DIVISOR} in simulation; the board runs 1 Mbaud), "
              f"Amaranth's simulator, host link driver; task: 4 features, 3 classes, linear classifier, batch 16, "
              f"lr 0.1; the golden run is the golden engine model with the same options. The faulty run damages "
-             f"{FAULT_RATE:.0%} of the transport's chunks in each direction (bit flip, truncation, loss, duplication).", "",
+             f"{FAULT_RATE:.0%} of the transport's chunks in each direction (bit flip, truncation, loss, "
+             "duplication).", "",
              "| run | steps | loss start -> end (sim) | accuracy | weights == golden | losses == golden | "
              "frames | resent | faults injected | simulated cycles | wall s | s/step |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]

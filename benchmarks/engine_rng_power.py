@@ -29,6 +29,7 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import benchlib  # noqa: E402
+
 from zoforge.gen.engine_rng import RngUnitSpec  # noqa: E402
 from zoforge.golden.spec import parse  # noqa: E402
 from zoforge.sim.rng_power import rng_activity  # noqa: E402

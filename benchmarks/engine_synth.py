@@ -10,6 +10,7 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import benchlib  # noqa: E402
+
 from zoforge.gen.engine_rng import RngUnitSpec  # noqa: E402
 from zoforge.golden.spec import parse  # noqa: E402
 from zoforge.synth import place_and_route, synthesize, yosys_version  # noqa: E402
@@ -90,7 +91,8 @@ def main(presets=PRESETS) -> None:
         f"Yosys: {yosys_version()}; commands `synth_ice40 -dsp`, `synth_ecp5`, `synth_xilinx -family xc7 -noiopad` "
         "(out of context, so xc7 FF counts exclude I/O registers). ice40 BRAM = SB_RAM40_4K (4 Kbit), ecp5 BRAM = "
         "DP16KD (18 Kbit), xc7 BRAM = RAMB18/36 primitives. `mult` = multipliers in the design (MAC array + update "
-        "unit) / DSP tiles they need at their operand widths; DSP should equal the second number. `fits`: iCE40UP5K (5280 LUT, 8 DSP, 30 EBR) or LFE5U-85F.", "",
+        "unit) / DSP tiles they need at their operand widths; DSP should equal the second number. "
+        "`fits`: iCE40UP5K (5280 LUT, 8 DSP, 30 EBR) or LFE5U-85F.", "",
         *[f"- `{p}` = `{parse(p)}`" for p in presets], "",
         "| preset | family | " + " | ".join(KEYS) + " | mult | fits | seconds |",
         "|---|---|" + "---|" * len(KEYS) + "---|---|---|", *rows, "",

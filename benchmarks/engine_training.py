@@ -16,11 +16,12 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import benchlib  # noqa: E402
+
+from zoforge.device.client import EngineClient  # noqa: E402
+from zoforge.device.options import DeviceTrainOptions  # noqa: E402
+from zoforge.device.trainer import ZOTrainer, make_task  # noqa: E402
 from zoforge.golden.engine_model import EngineModel  # noqa: E402
 from zoforge.golden.spec import parse  # noqa: E402
-from zoforge.device.client import EngineClient  # noqa: E402
-from zoforge.device.options import DeviceTrainOptions
-from zoforge.device.trainer import ZOTrainer, make_task  # noqa: E402
 
 OUT = pathlib.Path(__file__).with_name("results") / "engine_training.md"
 PRESET = "engine-s"
@@ -39,8 +40,8 @@ def run(spec, config, task):
 
 
 def curve_rows(history):
-    return [f"| {h['step']} | {h['loss']:.4f} | {h['accuracy']:.3f} | {h['test_loss']:.4f} | {h['test_accuracy']:.3f} |"
-            for h in history]
+    return [f"| {h['step']} | {h['loss']:.4f} | {h['accuracy']:.3f} | {h['test_loss']:.4f} "
+            f"| {h['test_accuracy']:.3f} |" for h in history]
 
 
 def main(steps: int = 400) -> None:
@@ -57,7 +58,8 @@ def main(steps: int = 400) -> None:
 
     for title, hidden, n, lr in (("Linear classifier (4 x 9 weights)", [], steps, 0.05),
                                  ("MLP 8-16-4 (ReLU on the host between two engine FORWARDs)", [16], 2 * steps, 0.02)):
-        cfg = DeviceTrainOptions(steps=n, lr=lr, batch=32, eval_samples=512, hidden=hidden, eval_interval=max(1, n // 10))
+        cfg = DeviceTrainOptions(steps=n, lr=lr, batch=32, eval_samples=512, hidden=hidden,
+                                 eval_interval=max(1, n // 10))
         history, status, trainer, secs = run(base, cfg, task)
         first, last = history[0], history[-1]
         print(f"{title}: loss {first['loss']:.3f} -> {last['loss']:.3f} ({secs:.1f} s)", flush=True)
@@ -71,7 +73,8 @@ def main(steps: int = 400) -> None:
         if hidden:
             # The same run at the linear classifier's lr: the weights reach the format's limits and the
             # engine's overflow counters say so (they are never hidden).
-            hot, hot_status, _, _ = run(base, DeviceTrainOptions(steps=n, lr=0.05, batch=32, eval_samples=512, hidden=hidden, eval_interval=n), task)
+            hot, hot_status, _, _ = run(base, DeviceTrainOptions(steps=n, lr=0.05, batch=32, eval_samples=512,
+                                                                hidden=hidden, eval_interval=n), task)
             lines += [f"At lr 0.05 the MLP diverges (train loss {hot[0]['loss']:.3f} -> "
                       f"{hot[-1]['loss']:.3f}): weights reach the limits of sQ3.12 and the engine reports "
                       f"{hot_status['perturb_overflows']} perturbation and {hot_status['update_overflows']} update "
@@ -85,7 +88,9 @@ def main(steps: int = 400) -> None:
               "| rng | refresh | final train loss | final test acc |", "|---|---|---|---|"]
     for chain in CHAINS:
         spec = base.replace(rng=chain)
-        finals = [run(spec, DeviceTrainOptions(steps=steps, lr=0.05, batch=32, eval_samples=512, seed=s, eval_interval=steps), task)[0][-1] for s in SEEDS]
+        options = [DeviceTrainOptions(steps=steps, lr=0.05, batch=32, eval_samples=512, seed=s, eval_interval=steps)
+                   for s in SEEDS]
+        finals = [run(spec, o, task)[0][-1] for o in options]
         loss = np.array([f["loss"] for f in finals])
         acc = np.array([f["test_accuracy"] for f in finals])
         refresh = getattr(spec.rng_spec, "refresh", "-") if spec.pool else "every step"

@@ -17,8 +17,9 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 import benchlib  # noqa: E402
-from zoforge.golden import parse                                        # noqa: E402
-from zoforge.golden.stats import max_abs_reachable, quality            # noqa: E402
+
+from zoforge.golden import parse  # noqa: E402
+from zoforge.golden.stats import max_abs_reachable, quality  # noqa: E402
 
 SPECS = [f"gaussian:method=clt,n={n},lanes=8,bits=16" for n in (1, 2, 4, 8, 12)] + \
         ["gaussian:method=icdf,lanes=8,bits=16", "gaussian:method=icdf,lanes=8,bits=16,sub=4"]

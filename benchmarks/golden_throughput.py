@@ -24,9 +24,9 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 import benchlib  # noqa: E402
-from zoforge.golden import parse                                            # noqa: E402
-from zoforge.golden.pezo import perturbation, perturbation_values           # noqa: E402
-from zoforge.golden import sign                                             # noqa: E402
+
+from zoforge.golden import parse, sign  # noqa: E402
+from zoforge.golden.pezo import perturbation, perturbation_values  # noqa: E402
 
 GPT2 = 124_439_808                      # GPT-2 124M parameter count
 START = 7 * GPT2                        # the perturbation of step 7

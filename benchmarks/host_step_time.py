@@ -139,7 +139,8 @@ def zo_cases(ours, tokens, targets, ref) -> dict:
     workers = Workers(ARGS.threads)
     loss = lambda: ours.forward(tokens, targets)            # noqa: E731
     cases = {}
-    for name, kind, spec in (("ours PeZO step (pool)", "pezo", PEZO_POOL), ("ours PeZO step (rotate)", "pezo", PEZO_ROTATE),
+    for name, kind, spec in (("ours PeZO step (pool)", "pezo", PEZO_POOL),
+                             ("ours PeZO step (rotate)", "pezo", PEZO_ROTATE),
                              ("ours MeZO step (Gaussian)", "mezo", None)):
         opt = build(kind, ours.params, perturb=spec, eps=ZO_EPS, seed=1, workers=workers)
         counter = iter(range(10 ** 9))
@@ -182,6 +183,7 @@ def probe(case: str) -> None:
     """In a child process: peak RSS while running ``case`` once after warm-up (the model and its buffers
     exist before the peak is reset, so the peak is what the step adds on top of them)."""
     import json
+
     from zoforge.host.optim import Workers, build
     cfg = preset(ARGS.preset)
     rng = np.random.default_rng(1)
@@ -194,7 +196,8 @@ def probe(case: str) -> None:
     elif case == "FO fwd+bwd":
         fn = lambda: model.forward_backward(tokens, targets)   # noqa: E731
     else:
-        kind, spec = {"PeZO pool": ("pezo", PEZO_POOL), "PeZO rotate": ("pezo", PEZO_ROTATE), "MeZO": ("mezo", None)}[case]
+        kind, spec = {"PeZO pool": ("pezo", PEZO_POOL), "PeZO rotate": ("pezo", PEZO_ROTATE),
+                      "MeZO": ("mezo", None)}[case]
         opt = build(kind, model.params, perturb=spec, eps=ZO_EPS, seed=1, workers=Workers(ARGS.threads))
         fn = lambda: opt.step(loss, 0, ZO_LR)               # noqa: E731
     fn()
@@ -353,7 +356,8 @@ def write(cfg, times, loads, torch_version, memory=None) -> None:
                   "| ratio | median over rounds | median over clean rounds (count) | goal |", "|---|---|---|---|",
                   *goals, ""]
     if mem_rows:
-        lines += [f"Peak memory (fresh child process per case, no torch; MiB; the model's {cfg.num_parameters / 1e6:.0f}M float32 weights are "
+        lines += [f"Peak memory (fresh child process per case, no torch; MiB; the model's "
+                  f"{cfg.num_parameters / 1e6:.0f}M float32 weights are "
                   f"{cfg.num_parameters * 4 / 2**20:.0f} MiB): goal ZO <= 1.2x inference.", "",
                   "| case | RSS before the timed call | peak during it | peak / inference peak |", "|---|---|---|---|",
                   *mem_rows, ""]

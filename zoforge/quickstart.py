@@ -42,7 +42,8 @@ class _Synthesis(threading.Thread):
             from .synth import synthesize
             for spec in self.specs:
                 r = synthesize(spec, FAMILY)
-                self.rows.append(f"| {_label(spec)} | {r['lut']} | {r['ff']} | {r['carry']} | {r['dsp']} | {r['bram']} |")
+                self.rows.append(f"| {_label(spec)} | {r['lut']} | {r['ff']} | {r['carry']} | {r['dsp']} "
+                                 f"| {r['bram']} |")
         except ToolError as e:
             self.error = e
 

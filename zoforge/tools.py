@@ -3,16 +3,19 @@ say in one line what is missing or what failed and where the full log is."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pathlib
+import platform
 import shutil
 import subprocess
 import sys
+from importlib import metadata
 
 from .errors import ToolError
 
 __all__ = ["ToolMissing", "SimulatorMissing", "ToolFailed", "find_tool", "require_tool", "cache_dir",
-           "run_logged", "log_tail", "error_line"]
+           "run_logged", "log_tail", "error_line", "versions", "sha256"]
 
 
 class ToolMissing(ToolError):
@@ -59,6 +62,27 @@ def cache_dir(*parts: str) -> pathlib.Path:
     path = root.joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def versions(*packages: str) -> dict[str, str]:
+    """Python's and zoforge's versions, then each installed package's ("not installed" when absent): what
+    an output was made with, for its manifest."""
+    out = {"python": platform.python_version()}
+    for name in ("zoforge", *packages):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def log_tail(path: pathlib.Path, lines: int = 1) -> str:

@@ -12,7 +12,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth_boards.icebreaker import ICEBreakerPlatform
 
-from zoforge.boards.build import TimingError, WORK_DIR, build_board
+from zoforge.boards.build import WORK_DIR, TimingError, build_board
 from zoforge.boards.platform_top import PlatformTop, make_platform
 from zoforge.boards.registry import BOARDS, get_board
 from zoforge.golden.spec import parse

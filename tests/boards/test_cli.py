@@ -6,9 +6,9 @@ import os
 
 import pytest
 
+from tests.boards.test_build import GIGAHERTZ, TinyCore
 from zoforge.boards.registry import BOARDS
 from zoforge.cli import main
-from tests.boards.test_build import GIGAHERTZ, TinyCore
 
 
 def run(capsys, *argv):

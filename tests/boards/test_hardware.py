@@ -16,9 +16,9 @@ import pathlib
 import numpy as np
 import pytest
 
+from zoforge.device.client import EngineClient
 from zoforge.golden.engine_model import EngineModel
 from zoforge.golden.spec import parse
-from zoforge.device.client import EngineClient
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 
@@ -34,9 +34,9 @@ def board_client(name: str):
         return opened.client, opened.close
     if not fixture.exists():
         pytest.skip(f"no board (set ZOFORGE_BOARD) and no fixture {fixture.name}")
-    from zoforge.golden.link import LinkSpec
     from zoforge.device.connect import connect, link_latency, parse_device
     from zoforge.device.fixtures import ReplayTransport, read_metadata
+    from zoforge.golden.link import LinkSpec
     meta = read_metadata(fixture)
     replay = ReplayTransport(fixture)
     spec, link = parse(meta["engine"]), parse(meta["link"])

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from zoforge.boards.top import BoardTop
+from zoforge.device.link import FrameLink
+from zoforge.device.transports import FaultyTransport, SimTransport
 from zoforge.golden import engine_protocol as P
 from zoforge.golden.engine_sessions import random_session
 from zoforge.golden.link import LinkSpec
 from zoforge.golden.spec import parse
-from zoforge.device.link import FrameLink
-from zoforge.device.transports import FaultyTransport, SimTransport
 from zoforge.sim.board_sim import BoardSim
 
 from ..util import assert_link_equals_golden, single_commands

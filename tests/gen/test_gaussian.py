@@ -3,13 +3,14 @@
 import re
 
 from amaranth.sim import Simulator
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tests.util import check_pysim
 from zoforge.gen.emit import to_verilog
 from zoforge.golden import parse
-from zoforge.golden.gaussian import GaussianSpec, SUB_CHOICES
+from zoforge.golden.gaussian import SUB_CHOICES, GaussianSpec
 from zoforge.sim.lanes import pack
-from tests.util import check_pysim
 
 
 def test_presets_equal_golden():

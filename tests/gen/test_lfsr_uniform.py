@@ -1,9 +1,10 @@
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tests.util import check_pysim
 from zoforge.golden import parse
 from zoforge.golden.lfsr import LFSRSpec
 from zoforge.golden.uniform import UniformSpec
-from tests.util import check_pysim
 
 PRESET_SPECS = ["lfsr:width=32,lanes=8", "lfsr:width=16,lanes=4,form=fibonacci", "uniform16",
                 "uniform:bits=8,lanes=4,width=12,form=fibonacci"]

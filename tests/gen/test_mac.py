@@ -7,15 +7,16 @@ import subprocess
 import numpy as np
 import pytest
 from amaranth.back import verilog
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tests.gen.stream_bench import pack_rows, run_streams, unpack_rows
+from tests.golden.test_mac import random_codes
+from tests.util import MIN_OUTPUTS
 from zoforge.gen.emit import PortWrapper
 from zoforge.golden.mac import MacSpec, assemble, matmul, schedule
 from zoforge.golden.spec import parse
 from zoforge.tools import find_tool, tool_env
-from tests.gen.stream_bench import pack_rows, run_streams, unpack_rows
-from tests.golden.test_mac import random_codes
-from tests.util import MIN_OUTPUTS
 
 
 def check_matmul(spec, M, K, N, seed=0, *, valid_prob=0.7, ready_prob=0.7):

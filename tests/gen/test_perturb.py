@@ -4,12 +4,13 @@ the +1, -2, +1 loop (outputs fed back as inputs) returns every weight bit-identi
 import math
 
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from zoforge.golden.spec import parse
 from tests.gen.stream_bench import pack_rows, run_streams, unpack_rows
 from tests.golden.test_perturb import perturb_specs, random_codes
 from tests.util import MIN_OUTPUTS
+from zoforge.golden.spec import parse
 
 
 def run_passes(spec, w0, z, scales, *, seed=0, epilogue=None):

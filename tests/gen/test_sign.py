@@ -2,14 +2,15 @@
 and an engine with a sign chain equals the golden engine, also over a few ZO training steps."""
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tests.gen.test_engine import check_session, run_training
+from tests.util import check_pysim
 from zoforge.golden import parse
 from zoforge.golden.engine_model import EngineModel
 from zoforge.golden.sign import SignSpec
 from zoforge.sim.engine_sim import SimEngine
-from tests.gen.test_engine import check_session, run_training
-from tests.util import check_pysim
 
 PRESETS = ["sign", "sign-x2", "sign-x4", "sign-sparse", "sign-sparse-x2", "sign-sparse-x4"]
 

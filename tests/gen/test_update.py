@@ -4,12 +4,13 @@ decay enables, including LFSR stochastic rounding with a runtime reseed."""
 import math
 
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from zoforge.golden.spec import parse
 from tests.gen.stream_bench import pack_rows, run_streams, unpack_rows
 from tests.golden.test_update import random_codes, update_specs
 from tests.util import MIN_OUTPUTS
+from zoforge.golden.spec import parse
 
 
 def check_update(spec, numbers, seed, *, reseed=None):

@@ -1,14 +1,24 @@
 """Fixed-point formats, rounding and overflow: the numpy helpers against exact definitions."""
 
-from fractions import Fraction
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from zoforge.golden.fixed import (FixedFormat, ROUNDINGS, accumulator_bits, fit, overflowed, product_range,
-                                  requantize, shift_round, signed_bits_for)
+from zoforge.golden.fixed import (
+    ROUNDINGS,
+    FixedFormat,
+    accumulator_bits,
+    fit,
+    overflowed,
+    product_range,
+    requantize,
+    shift_round,
+    signed_bits_for,
+)
 
 
 def round_fraction(value: Fraction, rounding: str) -> int:

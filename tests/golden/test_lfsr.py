@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from zoforge.golden.gf2 import Matrix, is_primitive, is_probable_prime
-from zoforge.golden.lfsr import LFSRSpec, MAX_WIDTH, MIN_WIDTH, lfsr_words, tap_catalogue, taps_to_poly
+from zoforge.golden.lfsr import MAX_WIDTH, MIN_WIDTH, LFSRSpec, lfsr_words, tap_catalogue, taps_to_poly
 
 
 def test_catalogue_covers_every_width():
@@ -16,7 +16,7 @@ def test_catalogue_polynomial_is_primitive(width):
     entry = tap_catalogue()[width]
     factors = entry["factors"]
     # The stored factorisation is a real factorisation of 2^n - 1 into primes ...
-    product, rest = 1, (1 << width) - 1
+    rest = (1 << width) - 1
     for q in factors:
         assert is_probable_prime(q)
         while rest % q == 0:

@@ -5,12 +5,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from amaranth.lib.crc import catalog
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from zoforge.golden import engine_protocol as P
 from zoforge.golden.engine_model import EngineModel
-from zoforge.golden.link import (END, ESC, ESC_END, FrameDecoder, LinkModel, LinkSpec, check_frame, crc16, frame,
-                                 slip_encode)
+from zoforge.golden.link import (
+    END,
+    ESC,
+    ESC_END,
+    FrameDecoder,
+    LinkModel,
+    LinkSpec,
+    check_frame,
+    crc16,
+    frame,
+    slip_encode,
+)
 from zoforge.golden.spec import parse
 
 from ..util import assert_spec_error

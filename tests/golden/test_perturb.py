@@ -5,12 +5,12 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
-from hypothesis import assume, given, settings, strategies as st
-
+from tests.util import assert_spec_error
 from zoforge.golden.perturb import PerturbSpec, perturb_codes
 from zoforge.golden.spec import SpecError, parse
-from tests.util import assert_spec_error
 
 
 def random_codes(rng, fmt, shape):

@@ -3,12 +3,13 @@ validation, and the fast host path against golden() on whole streams."""
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tests.util import assert_spec_error
 from zoforge.golden import parse
 from zoforge.golden.lfsr import LFSRSpec
 from zoforge.golden.sign import SignSpec, perturbation, perturbation_values
-from tests.util import assert_spec_error
 
 PRESETS = ["sign", "sign-x2", "sign-x4", "sign-sparse", "sign-sparse-x2", "sign-sparse-x4"]
 SMALL = ["sign:lanes=1,width=5,bits=3", "sign:lanes=3,sparse=4,width=20,form=fibonacci,seed=77",
@@ -118,7 +119,8 @@ def test_a_full_period_is_balanced_and_repeats_exactly():
     assert dense.period == 4095 and (dense.golden(4095) < 0).sum() == 2048
 
 
-@pytest.mark.parametrize("text", ["sign", "sign-sparse", "sign:lanes=8,sparse=4,width=40", "sign:lanes=4,sparse=6,width=28,form=fibonacci"])
+@pytest.mark.parametrize("text", ["sign", "sign-sparse", "sign:lanes=8,sparse=4,width=40",
+                                  "sign:lanes=4,sparse=6,width=28,form=fibonacci"])
 def test_mean_variance_density_and_correlations(text):
     spec = parse(text)
     cycles = (1 << 21) // spec.lanes

@@ -2,10 +2,9 @@
 
 import pytest
 
-
-from zoforge.npu import design as _npu_design  # noqa: F401  (the gemm kind is checked with the others)
-from zoforge.golden.spec import SpecError, kinds, parse, presets
 from tests.util import assert_spec_error
+from zoforge.golden.spec import SpecError, kinds, parse, presets
+from zoforge.npu import design as _npu_design  # noqa: F401  (the gemm kind is checked with the others)
 
 DESIGN_EXAMPLES = ["lfsr:width=32,lanes=8", "gaussian:method=clt,n=4,lanes=8,bits=16",
                    "pezo:reuse=pool,pool=4096,lanes=8,bits=16,scale=norm"]

@@ -5,14 +5,14 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
-from hypothesis import assume, given, settings, strategies as st
-
+from tests.golden.test_fixed import round_fraction
+from tests.util import assert_spec_error
 from zoforge.golden.lfsr import lfsr_words
 from zoforge.golden.spec import SpecError, parse
 from zoforge.golden.update import UpdateSpec, update_codes
-from tests.golden.test_fixed import round_fraction
-from tests.util import assert_spec_error
 
 
 def random_codes(rng, fmt, shape):

@@ -31,7 +31,8 @@ def test_preset_with_overrides():
 @pytest.mark.parametrize("kwargs, message", [
     ({"n_layer": 0}, r"gpt: n_layer=0 is out of range; n_layer must be an integer in \[1, 1024\]"),
     ({"n_head": 5}, "gpt: n_embd=768 is not divisible by n_head=5"),
-    ({"padded_vocab_size": 50300}, "gpt: padded_vocab_size=50300 is not allowed; it must be 0 .auto. or a multiple of 128"),
+    ({"padded_vocab_size": 50300},
+     "gpt: padded_vocab_size=50300 is not allowed; it must be 0 .auto. or a multiple of 128"),
     ({"padded_vocab_size": 128, "vocab_size": 300}, r"padded_vocab_size=128 .* >= vocab_size=300"),
     ({"n_embd": "768"}, "gpt: n_embd='768' is not an integer"),
 ])

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from zoforge.host.config import preset
-from zoforge.host.data import (IGNORE, DataError, load_task, read_sst2, read_texts, stdlib_files,
-                               synthetic_task)
+from zoforge.host.data import IGNORE, DataError, load_task, read_sst2, read_texts, stdlib_files, synthetic_task
 from zoforge.host.data.common import epoch_indices
 from zoforge.host.model import GPT
 from zoforge.host.tokenizer import ByteTokenizer
@@ -27,7 +26,8 @@ def test_text_directory_split_and_batches(tmp_path):
     assert np.array_equal(a.tokens, b.tokens) and not np.array_equal(a.tokens, task.batch(6, 4).tokens)
     assert np.array_equal(a.tokens[:, 1:], a.targets[:, :-1])           # targets are the next tokens
     evals = task.eval_batches(4, 100)
-    assert all(e.tokens.shape[1] == 16 for e in evals) and sum(len(e.tokens) for e in evals) == (len(task.val) - 1) // 16
+    assert all(e.tokens.shape[1] == 16 for e in evals)
+    assert sum(len(e.tokens) for e in evals) == (len(task.val) - 1) // 16
 
 
 def test_text_errors_are_one_line(tmp_path):

@@ -6,9 +6,9 @@ import pytest
 from zoforge.golden.engine_model import EngineModel
 from zoforge.golden.pezo import fold_factor, perturbation, tensor_scale
 from zoforge.golden.queries import lfsr_seed, query_seed
+from zoforge.golden.scale import gaussian_norm
 from zoforge.golden.spec import SpecError, parse
 from zoforge.host.config import GPTConfig
-from zoforge.golden.scale import gaussian_norm
 from zoforge.host.optim import Layout, Pass, SpecPerturbation, Workers, build, perturbation_spec
 from zoforge.host.optim.spec_render import stream_codes, stream_values
 from zoforge.host.params import Params

@@ -4,16 +4,16 @@ reference, and a training run with ``--perturb sign`` works."""
 import numpy as np
 import pytest
 
+from tests.host.cli_util import run
+from tests.host.test_optim_pezo import CFG, ODD, reference_pass
+from tests.host.test_trainer import options, quiet
 from zoforge.golden.engine_model import EngineModel
+from zoforge.golden.queries import query_position
 from zoforge.golden.spec import parse
 from zoforge.host.optim import Layout, SpecPerturbation, Workers, perturbation_spec
 from zoforge.host.optim.spec_render import stream_codes, stream_values
 from zoforge.host.params import Params
 from zoforge.host.trainer import Trainer
-from tests.host.cli_util import run
-from zoforge.golden.queries import query_position
-from tests.host.test_optim_pezo import CFG, ODD, reference_pass
-from tests.host.test_trainer import options, quiet
 
 SPECS = ["sign", "sign-sparse", "sign:lanes=3,sparse=4,width=20,bits=20"]
 

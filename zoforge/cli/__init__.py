@@ -213,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sweep_parser(sub, _Parser)
 
     s = sub.add_parser("quickstart", help="the main job on an embedded default (what `make run` does)")
-    s.add_argument("-o", "--output", default="rtl_out/quickstart", help="output directory")
+    s.add_argument("-o", "--output", default="runs/quickstart", help="output directory (default runs/quickstart)")
     s.set_defaults(func=cmd_quickstart)
     return p
 

@@ -47,11 +47,11 @@ def cmd_boards(args) -> int:
 def cmd_build(args) -> int:
     from ..golden.engine import EngineSpec
     from ..golden.link import LinkSpec
-    from ..boards.build import build_board
+    from ..boards.build import build_board, default_out_dir
     board = _board(args.board)
     engine = _spec("--engine", args.engine or board.engine, EngineSpec)
     link = _spec("--link", args.link, LinkSpec) if args.link else board.link
-    out = args.output or f"build/{board.name}"
+    out = args.output or default_out_dir(board)
     report = build_board(board, engine, link, out, progress=lambda line: print(line, flush=True))
     if report.status == "needs-vivado":
         print(report.message)
@@ -92,12 +92,12 @@ def add_board_parsers(sub, parser_class) -> None:
                    help="engine spec or preset (default: the board's, see `zoforge boards`)")
     s.add_argument("--link", metavar="SPEC", help="link spec, e.g. link:divisor=12,cmd_bytes=512,rsp_bytes=512 "
                                                   "(default: the board's)")
-    s.add_argument("-o", "--output", metavar="DIR", help="output directory (default build/<board>)")
+    s.add_argument("-o", "--output", metavar="DIR", help="output directory (default runs/build/<board>)")
     s.set_defaults(func=cmd_build)
 
     s = sub.add_parser("flash", help="load a bitstream onto a board with openFPGALoader")
     s.add_argument("--board", required=True, metavar="NAME", help=f"one of {names}")
-    s.add_argument("--bitstream", metavar="PATH", help="default build/<board>/top.bin (iCE40) or top.bit")
+    s.add_argument("--bitstream", metavar="PATH", help="default runs/build/<board>/top.bin (iCE40) or top.bit")
     s.add_argument("--flash", action="store_true", help="write the board's SPI flash (kept across power-off) "
                                                         "instead of the FPGA's configuration memory")
     s.add_argument("--cable", metavar="NAME", help="openFPGALoader cable, overriding the board's default")

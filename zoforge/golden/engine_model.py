@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import engine_protocol as P
+from .engine_protocol import Code, Op
 from .fixed import fit
 from .mac import matmul
 from .perturb import perturb_codes
 from .pezo import perturbation
 from .update import update_codes
-from . import engine_protocol as P
-from .engine_protocol import Code, Op
 
 __all__ = ["EngineModel", "TruncatedCommand"]
 

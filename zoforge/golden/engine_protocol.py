@@ -265,7 +265,8 @@ def decode_status(data: bytes) -> dict:
 
 
 def decode_info(data: bytes) -> dict:
-    u = lambda a, n: int.from_bytes(data[a:a + n], "little")
+    def u(a: int, n: int) -> int:
+        return int.from_bytes(data[a:a + n], "little")
     return {"hash": bytes(data[:8]), "version": u(8, 1), "words": u(9, 2), "lanes": u(11, 1), "batch": u(12, 1),
             "max_cols": u(13, 2), "w_bits": u(15, 1), "w_frac": u(16, 1), "a_bits": u(17, 1),
             "acc_bytes": u(18, 1), "c_bits": u(19, 1), "c_frac": u(20, 1),

@@ -22,12 +22,12 @@ sub-segments are the bits after the leading one. The remaining bits, truncated t
 are the interpolation variable ``f``; per segment ``mag = (c0 - d1*f) >> guard`` (degree-1
 polynomial through the exact values at the segment's first and last x, coefficients in a ROM, the
 rounding constant folded into ``c0``). With a 32-bit uniform the tail reaches Q^-1(2**-33) = 6.34
-sigma. Tables are built in numpy from the double-precision inverse in :mod:`zoforge.golden.normal`;
+sigma. Tables are built in numpy from the double-precision inverse :meth:`statistics.NormalDist.inv_cdf`;
 the map x -> magnitude is non-increasing by construction (monotone ICDF). Largest error against
 the exact ICDF at 16 bits, the 0.5 LSB output rounding included (``IcdfTable.max_error``): 3.4 LSB
 with sub=8, 1.4 with sub=16 (default), 0.8 with sub=32.
 
-Members: :class:`GaussianSpec` (kind ``gaussian``), :class:`IcdfTable`, :func:`icdf_table`.
+Members: :class:`GaussianSpec` (kind ``gaussian``), :class:`IcdfTable`, :func:`icdf_table`, :func:`tail_quantile`.
 """
 
 from __future__ import annotations
@@ -35,17 +35,17 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
 from .fixed import FixedFormat
 from .lfsr import form_param, poly_param, seed_param, width_param
-from .normal import norm_tail_inv
 from .source import SourceSpec
 from .spec import SpecError, param, preset, register
 from .uniform import UniformSpec
 
-__all__ = ["GaussianSpec", "IcdfTable", "icdf_table"]
+__all__ = ["GaussianSpec", "IcdfTable", "icdf_table", "tail_quantile"]
 
 CLT_K_BITS = 18          # scale constant width: one DSP multiplier operand
 CLT_UBITS = (2, 32)      # uniform bits allowed for clt (T*K stays inside int64)
@@ -214,6 +214,12 @@ class IcdfTable:
 
 
 _FIT_SAMPLES = 129
+_STANDARD = NormalDist()
+
+
+def tail_quantile(p: float) -> float:
+    """Q^-1(p): the z with P(Z > z) = p, for 0 < p <= 1/2 (accurate for tiny p, where 1 - p rounds to 1)."""
+    return -_STANDARD.inv_cdf(p)
 
 
 @functools.cache
@@ -245,7 +251,7 @@ def icdf_table(ubits: int, sub: int, bits: int) -> IcdfTable:
                     continue            # sub-segment unreachable in this short octave
                 x0, w = xn0 >> k, (1 << (low - k)) if k <= low else 1
             xs = np.unique(np.round(np.linspace(x0, x0 + w - 1, min(w, _FIT_SAMPLES))).astype(np.int64))
-            g = np.array([norm_tail_inv((int(x) + 0.5) / 2.0 ** (m + 1)) for x in xs])
+            g = np.array([tail_quantile((int(x) + 0.5) / 2.0 ** (m + 1)) for x in xs])
             f = f_of(xs, k)
             # Knots: exact values at the segment's first and last x, rounded to the guard grid.
             # Rounding down the slope keeps the last value >= the knot, which is >= the next

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fixed import FixedFormat
-from .gf2 import Matrix, apply_tables, is_primitive, factorize
+from .gf2 import Matrix, apply_tables, factorize, is_primitive
 from .source import SourceSpec
-from .spec import param, register, preset
+from .spec import param, preset, register
 
 __all__ = ["LFSRSpec", "tap_catalogue", "lfsr_words", "lfsr_pieces"]
 

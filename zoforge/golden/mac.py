@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fixed import FixedFormat, accumulator_bits, fit
-from .spec import param, preset, register, Spec
+from .spec import Spec, param, preset, register
 
 __all__ = ["MacSpec", "matmul", "schedule", "mac_stream", "assemble"]
 

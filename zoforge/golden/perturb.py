@@ -52,7 +52,8 @@ class PerturbSpec(WeightStreamSpec):
     eps_shift: int = param(8, lo=0, hi=63, doc="eps = eps_mul * 2**-eps_shift")
     rounding: str = param("nearest_even", choices=("nearest_even", "half_up", "floor"),
                           doc="rounding of eps*z to weight LSBs (deterministic, so the restore is exact)")
-    overflow: str = param("saturate", choices=("saturate", "wrap"), doc="what an out-of-range weight does (always flagged)")
+    overflow: str = param("saturate", choices=("saturate", "wrap"),
+                          doc="what an out-of-range weight does (always flagged)")
     count_bits: int = param(32, lo=1, hi=64, doc="width of the saturating overflow counter")
 
     def validate(self) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fixed import FixedFormat
-from .lfsr import LFSRSpec, MAX_WIDTH, lfsr_words, form_param, poly_param, seed_param, width_param
+from .lfsr import MAX_WIDTH, LFSRSpec, form_param, lfsr_words, poly_param, seed_param, width_param
 from .source import SourceSpec
 from .spec import param, preset, register
 

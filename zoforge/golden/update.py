@@ -56,7 +56,8 @@ class UpdateSpec(WeightStreamSpec):
                           doc="rounding of the update to weight LSBs")
     decay_mul: int = param(0, lo=0, hi=(1 << 16) - 1, doc="lr*wd = decay_mul * 2**-decay_shift; 0 = no weight decay")
     decay_shift: int = param(16, lo=0, hi=48, doc="lr*wd = decay_mul * 2**-decay_shift")
-    overflow: str = param("saturate", choices=("saturate", "wrap"), doc="what an out-of-range weight does (always flagged)")
+    overflow: str = param("saturate", choices=("saturate", "wrap"),
+                          doc="what an out-of-range weight does (always flagged)")
     count_bits: int = param(32, lo=1, hi=64, doc="width of the saturating overflow counter")
     rng_width: int = width_param("LFSR width for stochastic rounding")
     seed: int = seed_param("LFSR seed for stochastic rounding", "rng_width")

@@ -1,59 +1,44 @@
-"""Setting the BLAS thread count at run time (NumPy's bundled OpenBLAS), without threadpoolctl.
+"""Setting the BLAS thread count at run time, through ``threadpoolctl``.
 
 Small models run faster on one BLAS thread (thread start-up and, on a shared machine, waiting for a busy
 core cost more than the matmuls); GPT-2 124M wants every core. ``OPENBLAS_NUM_THREADS`` only works
-before NumPy is imported, so this calls OpenBLAS's own setter through ctypes. Best effort: with another
-BLAS nothing happens and :func:`blas_threads` returns None.
+before NumPy is imported, so this asks the loaded BLAS libraries themselves (NumPy's OpenBLAS, and any
+other BLAS loaded by then). With no BLAS that threadpoolctl knows, nothing happens and
+:func:`blas_threads` returns None.
 """
 
 from __future__ import annotations
 
-import ctypes
-import glob
 import os
 from contextlib import contextmanager
 
-import numpy as np
+import numpy as np  # noqa: F401  (loads NumPy's BLAS, so that it is found)
 
 __all__ = ["blas_threads", "set_blas_threads", "using_blas_threads"]
 
-_lib = None
-_NAMES = (("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_threads64_"),
-          ("openblas_set_num_threads64_", "openblas_get_num_threads64_"),
-          ("openblas_set_num_threads", "openblas_get_num_threads"))
 
-
-def _openblas():
-    global _lib
-    if _lib is None:
-        _lib = False
-        libs = glob.glob(os.path.join(os.path.dirname(np.__file__) + ".libs", "*openblas*.so*"))
-        for path in libs:
-            try:
-                lib = ctypes.CDLL(path)
-            except OSError:
-                continue
-            for setter, getter in _NAMES:
-                if hasattr(lib, setter) and hasattr(lib, getter):
-                    _lib = (getattr(lib, setter), getattr(lib, getter))
-                    break
-            if _lib:
-                break
-    return _lib or None
+def _blas():
+    # threadpoolctl sets KMP_DUPLICATE_LIB_OK when imported; zoforge leaves the environment as it was
+    kept = os.environ.get("KMP_DUPLICATE_LIB_OK")
+    from threadpoolctl import ThreadpoolController
+    if kept is None:
+        os.environ.pop("KMP_DUPLICATE_LIB_OK", None)
+    # a new controller each time: it sees the libraries loaded so far
+    return ThreadpoolController().select(user_api="blas")
 
 
 def blas_threads() -> int | None:
-    lib = _openblas()
-    return int(lib[1]()) if lib else None
+    libs = _blas().lib_controllers
+    return libs[0].num_threads if libs else None
 
 
 def set_blas_threads(n: int) -> int | None:
     """Set the thread count; returns the previous one (None when it cannot be set)."""
-    lib = _openblas()
-    if not lib:
+    blas = _blas()
+    if not blas.lib_controllers:
         return None
-    previous = int(lib[1]())
-    lib[0](int(n))
+    previous = blas.lib_controllers[0].num_threads
+    blas.limit(limits=int(n))
     return previous
 
 

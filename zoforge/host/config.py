@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from ..golden.spec import Spec, SpecError, param
 
-__all__ = ["GPTConfig", "PRESETS", "preset", "parse_config", "VOCAB_MULTIPLE", "LN_EPS", "NAMES", "shapes", "num_elements"]
+__all__ = ["GPTConfig", "PRESETS", "preset", "parse_config", "VOCAB_MULTIPLE", "LN_EPS", "NAMES", "shapes",
+           "num_elements"]
 
 VOCAB_MULTIPLE = 128
 LN_EPS = 1e-5        # GPT-2's layer_norm_epsilon; fixed (checkpoints with another value are refused)

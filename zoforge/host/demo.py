@@ -108,5 +108,6 @@ def report_lines(results: list[dict], steps: int) -> list[str]:
              "|---|---|---|---|---|---|"]
     for r in results:
         first, last = r["evals"][0]["loss"], r["evals"][-1]["loss"]
-        lines.append(f"| {r['name']} | {first:.3f} | {last:.3f} | {last - first:+.3f} | {steps} | {r['seconds']:.0f} s |")
+        lines.append(f"| {r['name']} | {first:.3f} | {last:.3f} | {last - first:+.3f} | {steps} "
+                     f"| {r['seconds']:.0f} s |")
     return lines

@@ -18,9 +18,19 @@ import numpy as np
 
 from .backend import CpuBackend, MatmulBackend
 from .config import GPTConfig
-from .layers import (attention_backward, attention_forward, classifier, encoder_backward, encoder_forward,
-                     gelu_backward, gelu_forward, layernorm_backward, layernorm_forward, linear_backward,
-                     linear_forward)
+from .layers import (
+    attention_backward,
+    attention_forward,
+    classifier,
+    encoder_backward,
+    encoder_forward,
+    gelu_backward,
+    gelu_forward,
+    layernorm_backward,
+    layernorm_forward,
+    linear_backward,
+    linear_forward,
+)
 from .params import Params
 
 __all__ = ["GPT", "IGNORE_INDEX"]

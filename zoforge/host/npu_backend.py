@@ -115,7 +115,7 @@ class NpuXrtBackend(_NpuBase):
     design.json). Fails with one line when pyxrt or the device is missing."""
 
     name: str = "npu"
-    build: str = "build/npu"
+    build: str = "runs/npu"
     device_index: int = 0
 
     def __post_init__(self) -> None:

@@ -1,9 +1,10 @@
-"""Reading safetensors files with strict validation; writing through the ``safetensors`` package.
+"""Reading and writing safetensors files with the reference ``safetensors`` package.
 
-The reader is our own (the format is an 8-byte little-endian header length, a JSON header, then the
-tensors' bytes) because loading must (a) say exactly what is wrong with a truncated or corrupt file, in
-one line naming it, (b) read BF16 tensors, which NumPy has no dtype for, and (c) copy tensors one at a
-time out of a memory map instead of holding the whole file twice. Writing uses the reference package.
+Reading goes through :func:`safetensors.safe_open`: the file is memory-mapped and each tensor is copied
+out on its own when asked for, so a checkpoint is never held twice. BF16 tensors arrive as
+``ml_dtypes.bfloat16`` arrays (importing ``ml_dtypes`` gives NumPy that dtype) and widen exactly to
+float32. When the package refuses a file, :func:`_why` reads the header once more to say in one line what
+is wrong (truncated, appended bytes, a malformed entry), naming the file.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ import os
 import pathlib
 from dataclasses import dataclass
 
+import ml_dtypes  # noqa: F401  (registers bfloat16 with NumPy, which safe_open uses for BF16 tensors)
 import numpy as np
+from safetensors import SafetensorError, safe_open
 
 __all__ = ["SafetensorsError", "Tensor", "read_header", "to_float32", "dumps", "iter_dump"]
 
 _ITEMSIZE = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2, "F16": 2,
              "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
-_FLOATS = {"F32": np.float32, "F16": np.float16, "F64": np.float64}
+_FLOATS = ("F32", "F16", "BF16", "F64")
 _MAX_HEADER = 100 << 20      # the reference implementation's own limit
 
 
@@ -30,37 +33,54 @@ class SafetensorsError(ValueError):
 
 @dataclass(frozen=True)
 class Tensor:
+    """One tensor of an open file: its dtype name (``F32``, ``BF16`` ...) and shape; read on demand."""
     dtype: str
     shape: tuple[int, ...]
-    raw: np.ndarray          # uint8 view of the tensor's bytes (memory-mapped)
+    file: object             # the safe_open handle (keeps the memory map alive)
+    name: str
 
 
 def read_header(path: str | os.PathLike) -> dict[str, Tensor]:
-    """All tensors of a safetensors file as lazy byte views, after checking that the header is
-    well-formed and that the data region is exactly covered (catches truncation and appended junk)."""
+    """All tensors of a safetensors file, not yet read; the package checks that the header is well-formed
+    and that the data region is exactly covered (catches truncation and appended junk)."""
     path = pathlib.Path(path)
     try:
         size = path.stat().st_size
     except OSError as e:
         raise SafetensorsError(f"{path}: cannot read ({e.strerror})") from None
+    try:
+        f = safe_open(path, framework="numpy")
+    except (SafetensorError, OSError) as e:
+        raise SafetensorsError(f"{path}: {_why(path, size) or e}") from None
+    tensors = {}
+    for name in f.keys():
+        piece = f.get_slice(name)
+        tensors[name] = Tensor(piece.get_dtype(), tuple(piece.get_shape()), f, name)
+    return tensors
+
+
+def to_float32(t: Tensor, where: str) -> np.ndarray:
+    """The tensor as a float32 array (BF16 widened exactly, F16/F64 converted)."""
+    if t.dtype not in _FLOATS:
+        raise SafetensorsError(f"{where}: dtype {t.dtype} is not a float type (need F32, F16, BF16 or F64)")
+    return t.file.get_tensor(t.name).astype(np.float32, copy=False)
+
+
+def _why(path: pathlib.Path, size: int) -> str | None:
+    """What is wrong with a file safe_open refused, in our words; None to keep the package's."""
     if size < 8:
-        raise SafetensorsError(f"{path}: {size} bytes is too short for a safetensors file (truncated?)")
+        return f"{size} bytes is too short for a safetensors file (truncated?)"
     with open(path, "rb") as f:
         n = int.from_bytes(f.read(8), "little")
         if n > _MAX_HEADER or 8 + n > size:
-            raise SafetensorsError(f"{path}: header length {n} does not fit the file of {size} bytes "
-                                   "(truncated or not safetensors)")
+            return f"header length {n} does not fit the file of {size} bytes (truncated or not safetensors)"
         try:
             header = json.loads(f.read(n))
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise SafetensorsError(f"{path}: header is not valid JSON ({e.__class__.__name__}: {e})") from None
+            return f"header is not valid JSON ({e.__class__.__name__}: {e})"
     if not isinstance(header, dict):
-        raise SafetensorsError(f"{path}: header is not a JSON object")
-    data_size = size - 8 - n
-    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + n, shape=(data_size,)) if data_size else \
-        np.zeros(0, np.uint8)
-    tensors: dict[str, Tensor] = {}
-    end_max = 0
+        return "header is not a JSON object"
+    data_size, end_max = size - 8 - n, 0
     for name, info in header.items():
         if name == "__metadata__":
             continue
@@ -71,31 +91,18 @@ def read_header(path: str | os.PathLike) -> dict[str, Tensor]:
         except (TypeError, KeyError, ValueError):
             ok = False
         if not ok:
-            raise SafetensorsError(f"{path}: header entry for tensor {name!r} is malformed: {info!r}"[:300])
+            return f"header entry for tensor {name!r} is malformed: {info!r}"[:300]
         need = math.prod(shape) * _ITEMSIZE[dtype]
         if end - begin != need:
-            raise SafetensorsError(f"{path}: tensor {name!r} ({dtype} {list(shape)}) needs {need} bytes "
-                                   f"but its data_offsets cover {end - begin}")
+            return f"tensor {name!r} ({dtype} {list(shape)}) needs {need} bytes but its data_offsets cover " \
+                   f"{end - begin}"
         if end > data_size:
-            raise SafetensorsError(f"{path}: tensor {name!r} ends at byte {end} of the data but the file has "
-                                   f"only {data_size} data bytes (truncated)")
+            return f"tensor {name!r} ends at byte {end} of the data but the file has only {data_size} data bytes " \
+                   "(truncated)"
         end_max = max(end_max, end)
-        tensors[name] = Tensor(dtype, shape, data[begin:end])
     if end_max != data_size:
-        raise SafetensorsError(f"{path}: {data_size - end_max} bytes after the last tensor (corrupt or "
-                               "not a safetensors file)")
-    return tensors
-
-
-def to_float32(t: Tensor, where: str) -> np.ndarray:
-    """The tensor as a float32 array (BF16 widened exactly, F16/F64 converted)."""
-    if t.dtype == "BF16":
-        wide = np.frombuffer(t.raw, dtype="<u2").astype(np.uint32) << 16
-        return wide.view(np.float32).reshape(t.shape)
-    if t.dtype not in _FLOATS:
-        raise SafetensorsError(f"{where}: dtype {t.dtype} is not a float type (need F32, F16, BF16 or F64)")
-    return np.frombuffer(t.raw, dtype=np.dtype(_FLOATS[t.dtype]).newbyteorder("<")).reshape(t.shape) \
-        .astype(np.float32)
+        return f"{data_size - end_max} bytes after the last tensor (corrupt or not a safetensors file)"
+    return None
 
 
 def dumps(tensors: dict[str, np.ndarray], metadata: dict[str, str] | None = None) -> bytes:

@@ -1,13 +1,16 @@
-"""bf16 and the device dtypes in plain numpy (no ml_dtypes needed).
+"""bf16 and the device dtypes.
 
 bf16 is stored as its 16-bit pattern (uint16), exactly the bytes the NPU reads. fp32 -> bf16 rounds to
-nearest, ties to even (RNE), like ``ml_dtypes.bfloat16`` and C++23 ``std::bfloat16_t`` that the
-reference host uses; ``trunc`` drops the low 16 bits (round toward zero), for kernels that do not set
-``conv_even`` (docs/references.md#npu-bf16-rounding). NaN stays NaN (quiet), infinities stay infinite.
+nearest, ties to even (RNE) through ``ml_dtypes.bfloat16``, as C++23 ``std::bfloat16_t`` on the host
+does; ``trunc`` drops the low 16 bits (round toward zero), for kernels that do not set ``conv_even``
+(docs/references.md#npu-bf16-rounding).
+NaN stays NaN, quiet, with its sign and top payload bits (ml_dtypes would make every NaN the canonical
+one); infinities stay infinite.
 """
 
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
 
 __all__ = ["to_bf16", "from_bf16", "round_bf16", "STORAGE", "to_device", "from_device"]
@@ -19,24 +22,23 @@ STORAGE = {"bf16": np.uint16, "f32": np.float32, "i8": np.int8, "i16": np.int16,
 def to_bf16(x, rounding: str = "rne") -> np.ndarray:
     """float32 values -> bf16 bit patterns (uint16)."""
     f = np.ascontiguousarray(x, dtype=np.float32)
-    bits = f.view(np.uint32)
+    high = (f.view(np.uint32) >> 16).astype(np.uint16)
     if rounding == "rne":
-        # add 0x7FFF plus the lowest kept bit: rounds half to even on the kept 16 bits
-        rounded = bits + (np.uint32(0x7FFF) + ((bits >> 16) & np.uint32(1)))
+        with np.errstate(invalid="ignore"):             # NaN inputs are handled below
+            out = f.astype(ml_dtypes.bfloat16).view(np.uint16)
     elif rounding == "trunc":
-        rounded = bits
+        out = high
     else:
         raise ValueError(f"bf16: rounding={rounding!r} must be rne|trunc")
-    out = (rounded >> 16).astype(np.uint16)
     nan = np.isnan(f)
     if nan.any():
-        out = np.where(nan, (bits >> 16).astype(np.uint16) | np.uint16(0x0040), out)
+        out = np.where(nan, high | np.uint16(0x0040), out)
     return out
 
 
 def from_bf16(bits) -> np.ndarray:
     """bf16 bit patterns -> float32 (exact)."""
-    return (np.asarray(bits, dtype=np.uint16).astype(np.uint32) << 16).view(np.float32)
+    return np.asarray(bits, dtype=np.uint16).view(ml_dtypes.bfloat16).astype(np.float32)
 
 
 def round_bf16(x, rounding: str = "rne") -> np.ndarray:

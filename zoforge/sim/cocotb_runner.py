@@ -135,7 +135,8 @@ def icarus_fixup(verilog: str) -> str:
     return _TRICK.sub(lambda m: f"{m[0]}\n{m[1]}initial #0 {m[2]} = 1'b1;", verilog)
 
 
-def _build(runner, simulator: str, spec_text: str, top: str, verilog: str, root: pathlib.Path) -> tuple[pathlib.Path, float]:
+def _build(runner, simulator: str, spec_text: str, top: str, verilog: str,
+           root: pathlib.Path) -> tuple[pathlib.Path, float]:
     import cocotb
     key = hashlib.sha256(spec_text.encode()).hexdigest()[:16]
     bdir = root / simulator / f"{top}-{key}"
@@ -160,7 +161,8 @@ def _build(runner, simulator: str, spec_text: str, top: str, verilog: str, root:
                 runner.build(sources=[src], hdl_toplevel=top, build_dir=bdir, always=True, timescale=_TIMESCALE,
                              build_args=args, log_file=log)
         except (SystemExit, RuntimeError) as e:
-            raise ToolFailed(f"{simulator} build of {spec_text} failed ({e}): {log_tail(log)} (log: {log})", log) from None
+            raise ToolFailed(f"{simulator} build of {spec_text} failed ({e}): {log_tail(log)} (log: {log})",
+                             log) from None
         seconds = time.perf_counter() - t0
         stamp_file.write_text(json.dumps(stamp, indent=1))
     return bdir, seconds

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from amaranth.hdl import Cat, Elaboratable, Module, Signal
 
-from ..gen.emit import PortWrapper
 from ..gen.builtin_yosys import convert_verilog
+from ..gen.emit import PortWrapper
 
 __all__ = ["PinWrapper", "pin_verilog"]
 

@@ -117,8 +117,9 @@ def synthesize(spec, family: str, *, workdir=None) -> dict:
 
     Returns ``{"spec", "family", "top", "yosys", "command", "fallback", "categories", "cells",
     "seconds", "workdir", "cached"}`` plus each category again as a lowercase top-level key
-    (``"lut"``, ``"ff"``, ``"dsp"`` ...) (``fallback``: why the first command failed, else None): ``categories`` sums the cells into LUT / FF / carry / DSP / BRAM / LUTRAM /
-    SRL / mux / other (see :mod:`zoforge.synth.cells`), ``cells`` is the raw table from ``stat``.
+    (``"lut"``, ``"ff"``, ``"dsp"`` ...) (``fallback``: why the first command failed, else None):
+    ``categories`` sums the cells into LUT / FF / carry / DSP / BRAM / LUTRAM / SRL / mux / other
+    (see :mod:`zoforge.synth.cells`), ``cells`` is the raw table from ``stat``.
     Raises :class:`zoforge.tools.ToolMissing` without Yosys and :class:`zoforge.tools.ToolFailed`
     (one line, the log path in ``.log``) when Yosys fails."""
     _check_family(family)

@@ -11,8 +11,8 @@ DataError, Batch, TextTask, ClassifyTask, read_texts, read_sst2, synthetic_task,
 from __future__ import annotations
 
 from .classify import SST2_LABELS, SST2_TEMPLATE, ClassifyTask, Example, read_sst2
-from .scoring import sequence_logprob, token_stats
 from .common import IGNORE, Batch, DataError
+from .scoring import sequence_logprob, token_stats
 from .stdlib import stdlib_files, stdlib_root
 from .synthetic import synthetic_task
 from .text import TextTask, read_texts
