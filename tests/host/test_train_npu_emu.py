@@ -38,3 +38,20 @@ def test_small_model_is_mostly_offloaded():
     GPT(preset("small"), backend=backend).forward(tokens, tokens)
     total = backend.total()
     assert total.offloaded_flops / total.flops > 0.9
+
+
+# GPT-2's kinds of shapes at a test's size: 128 channels (blocks of the npu1-gpt2 design), B*T = 256 and
+# an LM head over 66 column blocks, more than a shim BD repeats, so its transfers are split.
+LM_HEAD_MODEL = "gpt:n_layer=1,n_head=2,n_embd=128,vocab_size=8448,block_size=64"
+
+
+def test_every_gemm_is_offloaded_and_reported(tmp_path, capsys):
+    for optimizer in ("adamw", "mezo", "pezo"):
+        code = main(["train", "--task", "synthetic", "--model", LM_HEAD_MODEL, "--tokenizer", "bytes",
+                     "--optimizer", optimizer,
+                     "--steps", "1", "--batch", "4", "--seq", "64", "--eval-interval", "1", "--matmul", "npu-emu",
+                     "--no-progress", "-o", str(tmp_path / optimizer)])
+        out = capsys.readouterr().out
+        assert code == 0
+        line = next(s for s in out.splitlines() if s.startswith("matmul npu-emu:"))
+        assert "GEMM FLOPs (100.0%)" in line, (optimizer, line)

@@ -1,7 +1,9 @@
 """Matmul backends on the NPU: ``npu-emu`` (the dataflow emulator) and ``npu`` (a real NPU via pyxrt).
 
 Both serve the shapes of one GEMM design and hand every other shape to the CPU, reporting which calls
-were offloaded (``MatmulStats.offloaded_flops``). Per offloaded call, like the reference host glue
+were offloaded (``MatmulStats.offloaded_flops``). A product whose shape does not divide into the design's
+blocks runs transposed (C^T = B^T @ A^T) or zero-padded (:func:`~zoforge.npu.design.device_shape`), so
+every GPT-2 matmul, the LM head's included, reaches the array. Per offloaded call, like the reference host glue
 (research/npu_iron.md §1.3, §3): fp32 -> bf16 (RNE) of A and B, B laid out as the design expects
 (``b_layout=col``: B^T row-major, which is llm.c's weight itself), C (fp32) copied out and, for the
 backward pass's ``+=``, accumulated on the host. Stacked (attention) products stay on the CPU, as in
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ToolError
-from ..npu.design import GemmDesign, GemmSpec, Shape, parse_shapes
+from ..npu.design import GemmDesign, GemmSpec, Shape, device_shape, parse_shapes
 from .backend import MatmulBackend
 
 __all__ = ["NpuEmuBackend", "NpuXrtBackend", "XrtMissing"]
@@ -65,21 +67,37 @@ class _NpuBase(MatmulBackend):
         self.design = GemmDesign(self.spec, fixed) if fixed is not None else None
 
     def serves(self, shape) -> bool:
+        """Whether a product of ``shape`` runs on the array (possibly transposed or padded)."""
+        return self._route(shape) is not None
+
+    def _route(self, shape) -> tuple[Shape, bool] | None:
         shape = Shape(*shape)
         if shape not in self._served:
+            run, transposed = device_shape(self.spec, shape)
             if self.design is not None:
-                self._served[shape] = self.design.serves(shape)
+                ok = self.design.serves(run)
             else:
                 from ..npu.validate import shape_violations
-                self._served[shape] = not shape_violations(self.spec, shape)
+                ok = not shape_violations(self.spec, run)
+            self._served[shape] = (run, transposed) if ok else None
         return self._served[shape]
 
     def _compute(self, a, b, out, accumulate):
-        shape = (a.shape[0], a.shape[1], b.shape[1])
-        if not self.serves(shape):
+        shape = Shape(a.shape[0], a.shape[1], b.shape[1])
+        route = self._route(shape)
+        if route is None:
             c = a @ b
             return _store(c, out, accumulate), False
-        return _store(self._offload(a, b), out, accumulate), True
+        run, transposed = route
+        if transposed:
+            a, b = b.T, a.T
+        M, K = a.shape
+        N = b.shape[1]
+        if (M, K, N) != run:                       # zero padding up to the design's blocks
+            a = np.pad(np.asarray(a, dtype=np.float32), ((0, run.M - M), (0, run.K - K)))
+            b = np.pad(np.asarray(b, dtype=np.float32), ((0, run.K - K), (0, run.N - N)))
+        c = self._offload(a, b)[:M, :N]
+        return _store(c.T if transposed else c, out, accumulate), True
 
     def _compute_batched(self, a, b, out, accumulate):
         if accumulate:

@@ -34,7 +34,7 @@ import numpy as np
 
 from .design import GemmSpec, Shape
 from .numerics import STORAGE, from_bf16, from_device, to_bf16, to_device
-from .plan import Plan, Tile, plan as make_plan, topology
+from .plan import Plan, Tile, plans as make_plans, topology
 
 __all__ = ["EmulationError", "NpuEmulator", "EmuStats", "reference", "error_bound", "emulate"]
 
@@ -247,20 +247,36 @@ class NpuEmulator:
     # ---- one run -------------------------------------------------------------------------------
     def run_plan(self, p: Plan, bufs: dict[str, np.ndarray], *, check: bool = True) -> EmuStats:
         """Run one invocation: ``bufs`` maps A, B, C to flat device-dtype host buffers (C is written)."""
-        if p.topology != self.topo:
-            raise EmulationError(f"plan is for another array ({p.spec}); this one was built from {self.spec}")
-        if check:
-            from .validate import require_valid
-            require_valid(p)
-        for name, (dtype, elems) in p.buffers.items():
-            buf = bufs[name]
-            if buf.dtype != STORAGE[dtype] or buf.size != elems:
-                raise EmulationError(f"buffer {name}: need {elems} elements of {dtype}, got {buf.size} of {buf.dtype}")
+        return self.run_plans((p,), bufs, check=check)
+
+    def run_plans(self, parts, bufs: dict[str, np.ndarray], *, check: bool = True) -> EmuStats:
+        """Run the invocations of one shape in order on the same array (the runs of
+        :func:`~.plan.plans`); every A and B element must be read and every C element written once over
+        all of them."""
+        parts = tuple(parts)
+        for p in parts:
+            if p.topology != self.topo:
+                raise EmulationError(f"plan is for another array ({p.spec}); this one was built from {self.spec}")
+            if check:
+                from .validate import require_valid
+                require_valid(p)
+            for name, (dtype, elems) in p.buffers.items():
+                buf = bufs[name]
+                if buf.dtype != STORAGE[dtype] or buf.size != elems:
+                    raise EmulationError(f"buffer {name}: need {elems} elements of {dtype}, got {buf.size} of {buf.dtype}")
         self._objects = {}
         self._calls = 0
         self._reads = {n: np.zeros(bufs[n].size, dtype=bool) for n in ("A", "B")}
         self._writes = np.zeros(bufs["C"].size, dtype=np.int32)
         stats = EmuStats()
+        for p in parts:
+            self._run_one(p, bufs, stats)
+        self._check_coverage()
+        stats.kernel_calls = self._calls
+        stats.objects = dict(self._objects)
+        return stats
+
+    def _run_one(self, p: Plan, bufs, stats: EmuStats) -> None:
         # host: run-time parameters, then the barrier (the runtime sequence's first ops)
         for tile, values in p.rtp.items():
             self._rtp[tile] = values
@@ -289,10 +305,7 @@ class NpuEmulator:
                 if finished:
                     break
                 raise EmulationError("deadlock: " + _summary(self._waiting))
-        self._check_end(p, done, stats)
-        stats.kernel_calls = self._calls
-        stats.objects = dict(self._objects)
-        return stats
+        self._check_end(p)
 
     def _sequence(self, p: Plan, queues, done):
         """The runtime sequence: issue group g, then finish group g-1 (await its waits, free its BDs)."""
@@ -365,7 +378,7 @@ class NpuEmulator:
             self._events += 1
             pos += 1
 
-    def _check_end(self, p: Plan, done: set, stats: EmuStats) -> None:
+    def _check_end(self, p: Plan) -> None:
         busy = [f"core {t}: {self._waiting.get(f'core {t}', '?')}" for t in p.rtp
                 if self._waiting.get(f"core {t}") != "the run-time-parameter barrier"]
         if busy:
@@ -375,6 +388,8 @@ class NpuEmulator:
                 if pool.held]
         if left:
             raise EmulationError("desynchronised: objects left in fifos after the run: " + ", ".join(left))
+
+    def _check_coverage(self) -> None:
         for name in ("A", "B"):
             missed = int((~self._reads[name]).sum())
             if missed:
@@ -392,12 +407,12 @@ class NpuEmulator:
         shape = Shape(a.shape[0], a.shape[1], b.shape[1])
         if b.shape[0] != shape.K:
             raise ValueError(f"emulate: shapes {a.shape} and {b.shape} do not chain")
-        p = make_plan(spec, shape)
+        parts = make_plans(spec, shape)
         a_dev = to_device(np.ascontiguousarray(a), spec.dtype_in).reshape(-1)
         b_host = b.T if spec.b_layout == "col" else b
         b_dev = to_device(np.ascontiguousarray(b_host), spec.dtype_in).reshape(-1)
         c_dev = np.zeros(shape.M * shape.N, dtype=STORAGE[spec.dtype_out])
-        stats = self.run_plan(p, {"A": a_dev, "B": b_dev, "C": c_dev}, check=check)
+        stats = self.run_plans(parts, {"A": a_dev, "B": b_dev, "C": c_dev}, check=check)
         return from_device(c_dev, spec.dtype_out).reshape(shape.M, shape.N), stats
 
 
@@ -414,22 +429,35 @@ def emulate(spec: GemmSpec, a: np.ndarray, b: np.ndarray, *, check: bool = True)
 
 
 def reference(spec: GemmSpec, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """What the emulator is compared with: the exact integer product (int64), or the fp32 matmul of the
-    same bf16-rounded inputs."""
+    """What the emulator is compared with: the exact integer product (int64), or the float64 matmul of
+    the same bf16-rounded inputs (products exact, sum within K * 2^-53 of exact)."""
     if spec.is_integer:
         return a.astype(np.int64) @ b.astype(np.int64)
-    return from_bf16(to_bf16(a)) @ from_bf16(to_bf16(b))
+    return from_bf16(to_bf16(a)).astype(np.float64) @ from_bf16(to_bf16(b)).astype(np.float64)
+
+
+U64 = 2.0 ** -53        # unit roundoff of float64
 
 
 def error_bound(spec: GemmSpec, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Elementwise tolerance of a bf16 run against :func:`reference`: both fp32 sums are within
-    K*u*(|A|@|B|) of the exact sum (u = 2^-24, any order), hence 2*K*u; with out=bf16 each of the K/k
-    per-call roundings adds at most 2^-8 (RNE) or 2^-7 (trunc) of a partial sum bounded by |A|@|B|."""
+    """Elementwise tolerance of a bf16 run against :func:`reference`, a worst case (no statistics).
+
+    Derivation: a bf16 x bf16 product has at most 16 significant bits, so it is exact in fp32 (barring
+    underflow). Each kernel call sums k products in fp32 in some order: any summation order of n terms
+    is within gamma(n-1) = (n-1)u/(1-(n-1)u) of the exact sum, relative to the sum of the terms' absolute
+    values (Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed., eq. 4.4). C starts at zero
+    and takes J = ceil(K/k) call results, so J-1 more fp32 additions. Every product thus sees at most
+    k-1 + J-1 roundings: |C - exact| <= ((1+u)^(k+J-2) - 1) * (|A|@|B|), u = 2^-24. With out=bf16, C is
+    rounded after each of the J calls, each a relative error of at most 2^-8 (RNE) or 2^-7 (trunc) of a
+    partial sum bounded by |A|@|B|, compounding to (1+rho)^J. The float64 reference adds its own
+    (1+2^-53)^K - 1 and so does |A|@|B| computed in float64."""
     if spec.is_integer:
         return np.zeros((a.shape[0], b.shape[1]))
     K = a.shape[1]
     mag = np.abs(from_bf16(to_bf16(a))).astype(np.float64) @ np.abs(from_bf16(to_bf16(b))).astype(np.float64)
-    rel = 2 * K * U32
+    calls = math.ceil(K / spec.k)
+    grow = math.log1p(U32) * (spec.k - 1 + calls - 1)
     if spec.dtype_out == "bf16":
-        rel += math.ceil(K / spec.k) * (2.0 ** -8 if spec.rounding == "rne" else 2.0 ** -7) + 2.0 ** -8
+        grow += math.log1p(2.0 ** -8 if spec.rounding == "rne" else 2.0 ** -7) * calls
+    rel = math.expm1(grow) + 2 * math.expm1(math.log1p(U64) * K)
     return rel * mag
