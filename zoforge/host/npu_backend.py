@@ -139,9 +139,11 @@ class NpuXrtBackend(_NpuBase):
     def __post_init__(self) -> None:
         root = pathlib.Path(self.build)
         meta = root / "design.json"
+        self._runs: dict[str, list[str]] = {}
         if meta.is_file():
             info = json.loads(meta.read_text())
             self.spec, self.shapes = info["spec"], self.shapes or ",".join(info["shapes"])
+            self._runs = info.get("runs", {})
         super().__post_init__()
         try:
             import pyxrt  # noqa: F401  (ships with XRT, not PyPI)
@@ -161,20 +163,25 @@ class NpuXrtBackend(_NpuBase):
         self._device.register_xclbin(xb)
         self._ctx = pyxrt.hw_context(self._device, xb.get_uuid())
         self._kernel = pyxrt.kernel(self._ctx, kname)
-        self._insts: dict[Shape, np.ndarray] = {}
+        self._insts: dict[Shape, list] = {}
         self._bos: dict[str, object] = {}
         self._root = root
 
-    def _instructions(self, shape: Shape):
+    def _instructions(self, shape: Shape) -> list:
+        """(instruction BO, words) per run of ``shape``: one, or several when the shape's runtime
+        sequence was split (design.json's ``runs``)."""
         if shape not in self._insts:
-            path = self._root / f"insts_{shape}.bin"
-            if not path.is_file():
-                raise XrtMissing(f"npu: {path} not found; rebuild with --shapes including {shape}")
-            words = np.fromfile(path, dtype=np.uint32)
-            bo = self._xrt.bo(self._device, words.nbytes, self._xrt.bo.cacheable, self._kernel.group_id(1))
-            bo.write(words.view(np.uint8), 0)
-            bo.sync(self._xrt.xclBOSyncDirection.XCL_BO_SYNC_BO_TO_DEVICE)
-            self._insts[shape] = (bo, words.size)
+            streams = []
+            for stem in self._runs.get(str(shape), [str(shape)]):
+                path = self._root / f"insts_{stem}.bin"
+                if not path.is_file():
+                    raise XrtMissing(f"npu: {path} not found; rebuild with --shapes including {shape}")
+                words = np.fromfile(path, dtype=np.uint32)
+                bo = self._xrt.bo(self._device, words.nbytes, self._xrt.bo.cacheable, self._kernel.group_id(1))
+                bo.write(words.view(np.uint8), 0)
+                bo.sync(self._xrt.xclBOSyncDirection.XCL_BO_SYNC_BO_TO_DEVICE)
+                streams.append((bo, words.size))
+            self._insts[shape] = streams
         return self._insts[shape]
 
     def _bo(self, name: str, group: int, nbytes: int):
@@ -190,7 +197,7 @@ class NpuXrtBackend(_NpuBase):
         M, K = a.shape
         N = b.shape[1]
         shape = Shape(M, K, N)
-        ibo, n_words = self._instructions(shape)
+        streams = self._instructions(shape)
         a_dev = to_bf16(np.ascontiguousarray(a, dtype=np.float32))
         b_dev = to_bf16(np.ascontiguousarray(b.T if self.spec.b_layout == "col" else b, dtype=np.float32))
         bos = []
@@ -202,10 +209,10 @@ class NpuXrtBackend(_NpuBase):
             bos.append(bo)
         c_bytes = M * N * self.spec.bytes_out
         c_bo = self._bo("C", 5, c_bytes)
-        run = self._kernel(3, ibo, n_words, *bos, c_bo)
-        state = run.wait()
-        if state != self._xrt.ert_cmd_state.ERT_CMD_STATE_COMPLETED:
-            raise ToolError(f"npu: run of {shape} ended in state {state}")
+        for ibo, n_words in streams:                 # the runs of one shape, in order, on the same buffers
+            state = self._kernel(3, ibo, n_words, *bos, c_bo).wait()
+            if state != self._xrt.ert_cmd_state.ERT_CMD_STATE_COMPLETED:
+                raise ToolError(f"npu: run of {shape} ended in state {state}")
         c_bo.sync(sync.XCL_BO_SYNC_BO_FROM_DEVICE)
         raw = np.frombuffer(c_bo.read(c_bytes, 0), dtype=np.uint8)
         if self.spec.dtype_out == "bf16":
