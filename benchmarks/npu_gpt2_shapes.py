@@ -60,7 +60,7 @@ def main() -> int:
     command = "PYTHONPATH=$PWD .venv/bin/python benchmarks/npu_gpt2_shapes.py " + " ".join(sys.argv[1:])
     atomic.write_text(OUT, f"# GPT-2 124M GEMMs on the NPU emulator ({spec})\n\nCommand: `{command}`\n\n"
                       "Operands: A ~ N(0,1), B ~ N(0,1)/sqrt(K), seed 0. Bound: worst case per element, "
-                      "see `error_bound` (k-1 + ceil(K/k)-1 fp32 roundings per product).\n\n" + "\n".join(rows) + "\n")
+                      "see `error_bound` (g(k-1) per call plus u times the partial sums over calls).\n\n" + "\n".join(rows) + "\n")
     print(f"wrote {OUT}")
     return 0
 
