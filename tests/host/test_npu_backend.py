@@ -35,10 +35,26 @@ def test_backward_accumulates_and_unserved_shapes_fall_back():
     dw = np.ones((64, 128), np.float32)
     be.matmul(dout.T, inp, out=dw, accumulate=True, tag="dw")          # dW += dout^T @ inp
     assert np.allclose(dw, 1 + dout.T @ inp, rtol=2e-2, atol=0.3)
-    odd = be.matmul(rand((100, 64), 4), rand((64, 64), 5), tag="odd")    # M=100: CPU
-    assert odd.shape == (100, 64) and be.stats["odd"].offloaded_flops == 0
-    total = be.total()
+    fixed = NpuEmuBackend(spec=SMALL, shapes="128x64x64")
+    odd = fixed.matmul(rand((100, 64), 4), rand((64, 128), 5), tag="odd")   # runs as 128x64x128: not listed
+    assert odd.shape == (100, 128) and fixed.stats["odd"].offloaded_flops == 0
+    fixed.matmul(rand((128, 64), 4), rand((64, 64), 5), tag="even")
+    total = fixed.total()
     assert 0 < total.offloaded_flops < total.flops
+
+
+def test_shapes_off_the_blocks_run_transposed_or_padded():
+    """Every product reaches the array: C^T = B^T @ A^T when that divides (GPT-2's LM-head weight
+    gradient), else zero padding; the result equals the reference within the emulator's bound."""
+    be = NpuEmuBackend(spec="npu1-gpt2")                   # blocks: M 256, K 128, N 128
+    for (M, K, N), seed in (((384, 128, 256), 6), ((100, 40, 70), 7)):
+        a, b = rand((M, K), seed), rand((K, N), seed + 1)
+        out = np.full((M, N), 0.5, np.float32)
+        be.matmul(a, b, out=out, accumulate=True, tag=f"{M}")
+        assert np.abs(out - 0.5 - reference(be.spec, a, b)).max() <= error_bound(be.spec, a, b).max() + 1e-6
+        assert be.stats[f"{M}"].offloaded_flops == 2 * M * K * N
+    assert be._route((384, 128, 256)) == ((256, 128, 384), True)
+    assert be._route((100, 40, 70)) == ((256, 128, 128), False)
 
 
 def test_fixed_shape_list_is_respected():

@@ -6,9 +6,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from zoforge.npu.design import gpt2_shapes
+from zoforge.npu.design import device_shape, gpt2_matmuls, gpt2_shapes
 from zoforge.npu.pattern import Pattern
-from zoforge.npu.plan import plan, topology
+from zoforge.npu.plan import plan, plans, topology
 from zoforge.npu.emulator import EmulationError, NpuEmulator, error_bound, reference
 from zoforge.golden.spec import parse
 
@@ -35,11 +35,50 @@ def test_every_gpt2_shape_agrees_with_fp32_of_bf16_inputs(ref_array, shape):
     c, stats = ref_array.run(a, b)
     ref = reference(REF, a, b)
     err = np.abs(c - ref)
-    assert (err <= error_bound(REF, a, b)).all()
+    bound = error_bound(REF, a, b)
+    assert (err <= bound).all()
     assert err.max() <= 1e-5 * max(1.0, np.abs(ref).max())       # measured: ~4e-7 relative
+    assert (err / bound).max() > 1e-3          # the worst-case bound is not loose by 1000x (measured ~1e-2)
     M, K, N = shape
     assert stats.kernel_calls == (M // 64) * (N // 32) * (K // 64)
     assert stats.shim_bytes_out == M * N * 4
+
+
+SMALL = parse("gemm:cols=2,rows=2,m=32,k=32,n=32")     # blocks of 64 in M, K and N
+
+
+@pytest.mark.parametrize("shape, why", [
+    ((64, 64, 65 * 64), "65 column blocks: A and B fills repeat at most 64 times per transfer"),
+    ((64, 32832, 128), "B's repeat stride over column blocks exceeds the BD's: one fill per column block"),
+    ((128, 64, 16448), "C's stride between row blocks exceeds the BD's: one row block per task group"),
+    ((64 * 64, 64, 64), "more task groups than one instruction stream holds: several runs"),
+], ids=["repeat", "b_stride", "c_stride", "runs"])
+def test_split_transfers_and_runs_compute_the_product(shape, why):
+    parts = plans(SMALL, shape)
+    assert (len(parts) > 1) == (why.endswith("several runs"))
+    a, b = operands(shape, seed=3)
+    c, stats = NpuEmulator(SMALL).run(a, b)
+    err = np.abs(c - reference(SMALL, a, b))
+    assert (err <= error_bound(SMALL, a, b)).all(), why
+    M, K, N = shape
+    assert stats.kernel_calls == (M // 32) * (N // 32) * (K // 32)
+
+
+def gpt2_device_shapes(bt):
+    """Every distinct GEMM of GPT-2 124M at B*T = bt, LM head included, as the array runs it."""
+    return list(dict.fromkeys(device_shape(REF, mm.shape)[0] for mm in gpt2_matmuls(bt)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", [s for bt in (256, 1024) for s in gpt2_device_shapes(bt) if s.N == 50304
+                                   or s.K == 50304], ids=str)
+def test_gpt2_lm_head_shapes_agree(ref_array, shape):
+    """The LM head forward and backward at B*T = 256 and 1024 (the other shapes: above and the
+    benchmark benchmarks/npu_gpt2_shapes.py)."""
+    a, b = operands(shape, seed=2)
+    c, _ = ref_array.run(a, b)
+    err = np.abs(c - reference(REF, a, b))
+    assert (err <= error_bound(REF, a, b)).all()
 
 
 @pytest.mark.parametrize("text, shape, hi", [

@@ -2,6 +2,7 @@
 
 import importlib.util
 
+import numpy as np
 import pytest
 
 from zoforge.errors import ToolError
@@ -41,25 +42,149 @@ def test_build_writes_mlir_per_shape(tmp_path):
     assert len(info["mlir"]) == 2 and (tmp_path / "design.json").is_file()
 
 
-def test_lowering_calls_the_2025_api_as_planned(monkeypatch, tmp_path):
-    """Against a recording stand-in of aie.iron (tests/npu/fake_iron.py): every fifo, transfer and
-    kernel call of the plan reaches the API with the planned numbers."""
+@pytest.mark.parametrize("buffer", ["Buffer", "GlobalBuffer"])
+def test_lowering_calls_the_api_as_planned(monkeypatch, tmp_path, buffer):
+    """Against the stand-in of aie.iron (tests/npu/fake_iron.py), both generations of the RTP buffer:
+    every fifo, transfer and run-time parameter of the plan reaches the API with the planned numbers,
+    and each core body is traced once with its loops over loaded values (not unrolled)."""
     from tests.npu import fake_iron
-    log = fake_iron.install(monkeypatch)
+    log = fake_iron.install(monkeypatch, buffer=buffer)
     spec = parse("gemm:cols=2,rows=2,m=32,k=32,n=32")
     p = plan(spec, (128, 128, 128))
-    assert lower(p) == "module { fake }"
+    text = lower(p)
+    assert text.startswith("aie.device(npu1_2col)") and "aiex.runtime_sequence" in text
     fifos = {e[1] for e in log if e[0] == "fifo"}
     assert fifos == set(p.topology.fifos)
     moves = [e for e in log if e[0] in ("fill", "drain")]
     assert len(moves) == len(p.transfers)
     for e, t in zip(moves, p.transfers):
-        assert (e[0], e[1], e[2], tuple(e[3]), tuple(e[4]), e[5]) == (t.op, t.fifo, t.buffer, t.tap.sizes,
-                                                                      t.tap.strides, t.tap.offset)
+        assert (e[0], e[1], "ABC"[e[2]], tuple(e[3]), tuple(e[4]), e[5], e[6]) == (
+            t.op, t.fifo, t.buffer, t.tap.sizes, t.tap.strides, t.tap.offset, t.wait)
+    cores = spec.cores
     calls = [e for e in log if e[0] == "call"]
-    # traced core functions read the RTP values the runtime sequence wrote (fake buffers keep them)
-    assert sum(1 for e in calls if e[1] == "matmul_bf16_f32") == p.kernel_calls() == 64
+    # one body per core: one zero and `depth` matmul calls (the static unroll) inside two loops
+    assert sum(1 for e in calls if e[1] == "matmul_bf16_f32") == cores * spec.depth
+    assert sum(1 for e in calls if e[1] == "zero_f32") == cores
+    loops = [e[1] for e in log if e[0] == "loop"]
+    assert loops == ["load(rtp_0_2[2])", "load(rtp_0_2[1])"] * 1 + loops[2:] and len(loops) == 2 * cores
+    writes = {(e[1], e[2]): e[3] for e in log if e[0] == "rtp_write"}
+    assert writes[("rtp_0_2", 1)] == p.rtp[next(iter(p.rtp))][1] and len(writes) == 2 * cores
     assert ("set_barrier", 1) in log
     info = build(GemmDesign(spec, [(128, 128, 128), (128, 256, 128)]), tmp_path, compile=False)
     assert info["mlir"] == ["aie_128x128x128.mlir", "aie_128x256x128.mlir"]
     assert (tmp_path / "design.json").is_file()
+
+
+def test_shapes_needing_several_runs_get_one_stream_each(monkeypatch, tmp_path):
+    from tests.npu import fake_iron
+    fake_iron.install(monkeypatch)
+    spec = parse("gemm:cols=2,rows=2,m=32,k=32,n=32")
+    info = build(GemmDesign(spec, [(64 * 64, 64, 64)]), tmp_path, compile=False)
+    assert len(info["runs"]["4096x64x64"]) > 1 and info["mlir"][0] == "aie_4096x64x64_run1of2.mlir"
+
+
+def test_different_device_sections_are_refused(monkeypatch, tmp_path):
+    """One xclbin, one instruction stream per shape is only safe when every lowering configures the
+    array the same way; a lowering whose device section differs is refused."""
+    from tests.npu import fake_iron
+    from zoforge.npu import iron
+    fake_iron.install(monkeypatch)
+    real = iron.Iron2025.lower
+
+    def shuffled(self, p):      # what unordered fifo resolution does: another order for another shape
+        text = real(self, p)
+        if p.shape.K == 256:
+            head, _, rest = text.partition("\n")
+            lines = rest.split("\n")
+            fifo = [i for i, line in enumerate(lines) if "aie.objectfifo" in line]
+            lines[fifo[0]], lines[fifo[1]] = lines[fifo[1]], lines[fifo[0]]
+            text = head + "\n" + "\n".join(lines)
+        return text
+
+    monkeypatch.setattr(iron.Iron2025, "lower", shuffled)
+    spec = parse("gemm:cols=2,rows=2,m=32,k=32,n=32")
+    with pytest.raises(iron.IronBuildError, match="device sections differ: 128x128x128 -> .*; 128x256x128 -> "):
+        build(GemmDesign(spec, [(128, 128, 128), (128, 256, 128)]), tmp_path, compile=False)
+
+
+def test_device_section_drops_only_the_runtime_sequence():
+    text = "aie.device(npu1) {\n  %t = aie.tile(0, 2)\n  aiex.runtime_sequence(%a: memref<4xi32>) {\n" \
+           "    aiex.npu.dma_memcpy_nd {x}\n  }\n  aie.core(%t) {\n  }\n}"
+    from zoforge.npu.iron import device_section
+    assert device_section(text) == "aie.device(npu1) {\n  %t = aie.tile(0, 2)\n  aie.core(%t) {\n  }\n}"
+
+
+def test_unsupported_api_is_one_line_naming_the_version(monkeypatch):
+    from tests.npu import fake_iron
+    fake_iron.install(monkeypatch, callback_runtime=True, version="1.3.0")
+    with pytest.raises(IronMissing) as e:
+        lower(plan(parse("gemm:cols=2,rows=2,m=32,k=32,n=32"), (128, 128, 128)))
+    msg = str(e.value)
+    assert "\n" not in msg and "mlir-aie 1.3.0 lacks Runtime.sequence()" in msg
+
+
+def test_kernel_compile_flags_follow_the_examples():
+    from zoforge.npu.iron import kernel_compile_command
+    cmd = kernel_compile_command(parse("npu1-gpt2"), "/peano", "/aie/aie_kernels/aie2/mm.cc", "mm.o", "/aie/include")
+    assert "-I/aie/include" in cmd and "-DVECTORIZED_ONLY" in cmd and "-DB_COL_MAJ" in cmd
+    assert "--target=aie2-none-unknown-elf" in cmd and "-Dbf16_f32_ONLY" in cmd
+
+
+# ---- the stand-in keeps the rules of real IRON (sources: docs/references.md, "mlir-aie API rules") ----
+
+@pytest.fixture
+def fake(monkeypatch):
+    from tests.npu import fake_iron
+    fake_iron.install(monkeypatch)
+    return fake_iron
+
+
+def test_stand_in_rejects_a_fill_from_a_buffer_not_made_by_sequence(fake):
+    rt = fake.Runtime()
+    fifo = fake.ObjectFifo(np.ndarray[(16,), np.dtype[np.int32]], name="f")
+    with rt.sequence(np.ndarray[(64,), np.dtype[np.int32]]) as a:
+        stray = fake.RuntimeData(np.ndarray[(64,), np.dtype[np.int32]])
+        with pytest.raises(ValueError, match="is not a RuntimeData object generated by sequence"):
+            rt.fill(fifo.prod(), stray, placement=fake.Tile(0, 0))
+        rt.fill(fifo.prod(), a, placement=fake.Tile(0, 0))
+
+
+def test_stand_in_rejects_two_fills_of_one_fifo_from_different_shims(fake):
+    rt = fake.Runtime()
+    fifo = fake.ObjectFifo(np.ndarray[(16,), np.dtype[np.int32]], name="f")
+    with rt.sequence(np.ndarray[(64,), np.dtype[np.int32]]) as a:
+        rt.fill(fifo.prod(), a, placement=fake.Tile(0, 0))
+        rt.fill(fifo.prod(), a, placement=fake.Tile(0, 0))      # same shim: the same endpoint
+        with pytest.raises(ValueError, match="Endpoint already set for ObjectFifoHandle f.prod"):
+            rt.fill(fifo.prod(), a, placement=fake.Tile(1, 0))
+
+
+def test_stand_in_access_patterns_follow_taplib(fake):
+    TAP = fake.TensorAccessPattern
+    assert TAP((64,), 0, [2, 4, 8], [32, 8, 1]).sizes == [2, 4, 8]          # 3-D: accepted
+    assert TAP((64,), 0, [64], [1]).sizes == [64]                          # 1-D too
+    with pytest.raises(ValueError, match="Offset too large: 64"):
+        TAP((64,), 64, [1], [1])
+    with pytest.raises(ValueError, match="Access pattern goes out of bounds: max_index=71, total_size=64"):
+        TAP((64,), 8, [2, 32], [32, 1])
+    with pytest.raises(ValueError, match="All strides must be >= 0"):
+        TAP((64,), 0, [2, 2], [-1, 1])
+
+
+def test_stand_in_rejects_tiles_outside_the_device(fake):
+    with pytest.raises(IndexError, match="outside npu1_2col"):
+        fake.Device("npu1_2col", 2).resolve_tile(fake.Tile(2, 2))
+    with pytest.raises(IndexError, match="outside npu1"):
+        fake.Device("npu1", 4).resolve_tile(fake.Tile(0, 6))
+
+
+def test_stand_in_rejects_a_kernel_call_with_the_wrong_argument_count(fake):
+    k = fake.Kernel("matmul", "mm.o", [np.ndarray[(4,), np.dtype[np.int32]]] * 3)
+    with pytest.raises(ValueError, match="incorrect number of operands for callee matmul: 2 given, 3 declared"):
+        k("a", "b")
+
+
+def test_stand_in_maps_bf16_to_ml_dtypes(fake):
+    import ml_dtypes
+    from aie.iron.dtype import str_to_dtype
+    assert str_to_dtype("bf16") is ml_dtypes.bfloat16

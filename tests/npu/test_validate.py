@@ -8,7 +8,7 @@ import pytest
 
 from zoforge.npu.design import DesignError, GemmDesign
 from zoforge.npu.pattern import Pattern
-from zoforge.npu.plan import Fifo, Tile, plan, topology
+from zoforge.npu.plan import Fifo, Tile, instruction_words, plan, plans, topology
 from zoforge.npu.validate import plan_violations, require_valid, shape_violations, topology_violations
 from zoforge.golden.spec import SpecError, parse
 
@@ -133,9 +133,15 @@ def test_size_limits():
 
 
 def test_stride_limits():
-    # natural case: B column-major with K = 50304 needs a repeat stride of n*cols*K > 2^20 words
-    found = rules(shape_violations(parse(REF), (256, 50304, 768)))
-    assert "repeat stride 6,438,912 elements = 3,219,456 words exceeds the shim's 1,048,576" in found["bd_stride"]
+    # natural case: B column-major with K = 50304 needs a repeat stride of n*cols*K > 2^20 words, so the
+    # plan moves B one column block per transfer; the repeat written by hand is rejected
+    p = plan(parse(REF), (256, 50304, 768))
+    assert plan_violations(p) == [] and {t.tap.sizes[0] for t in p.transfers if t.buffer == "B"} == {1}
+    i = first(p, "B")
+    t = p.transfers[i].tap
+    bad = with_transfer(p, i, tap=Pattern((6,) + t.sizes[1:], (128 * 50304,) + t.strides[1:], t.offset))
+    assert "repeat stride 6,438,912 elements = 3,219,456 words exceeds the shim's 1,048,576" in \
+        rules(plan_violations(bad))["bd_stride"]
     topo = with_fifo(topology(parse(REF)), "B_L2L1_0", dims_to_stream=Pattern((8, 8, 4, 8), (256, 0, 64, 1)))
     assert "d2 stride 0; only the shim repeat dimension may have stride 0" in rules(topology_violations(topo))["bd_stride"]
 
@@ -168,9 +174,12 @@ def test_whole_objects():
 
 
 def test_shim_repeat_limit():
-    # the LM head: 50304 / (32 * 4) = 393 repeats (docs/references.md#npu-shim-repeat-limit)
-    found = rules(shape_violations(parse(REF), (256, 768, 50304)))
-    assert "repeat count 393 (sizes[0]) exceeds the shim BD's 64" in found["shim_repeat"]
+    p = plan(parse(REF), (256, 768, 50304))                            # the LM head: 393 column blocks (docs/references.md#npu-shim-repeat-limit)
+    assert plan_violations(p) == [] and max(t.tap.sizes[0] for t in p.transfers) == 64
+    i = first(p, "A")
+    t = p.transfers[i].tap
+    bad = with_transfer(p, i, tap=Pattern((393,) + t.sizes[1:], t.strides, t.offset))
+    assert "repeat count 393 (sizes[0]) exceeds the shim BD's 64" in rules(plan_violations(bad))["shim_repeat"]
 
 
 def test_shim_bds_in_flight():
@@ -180,8 +189,12 @@ def test_shim_bds_in_flight():
 
 
 def test_instruction_words():
-    found = rules(shape_violations(parse(REF), (256 * 200, 128, 128)))
-    assert "instruction words > the host's 4,096-word buffer" in found["instructions"]
+    assert shape_violations(parse(REF), (256 * 200, 128, 128)) == []      # runs as several invocations
+    parts = plans(parse(REF), (256 * 200, 128, 128))
+    assert len(parts) > 1 and all(instruction_words(q) <= 4096 for q in parts)
+    p = parts[0]
+    bad = dataclasses.replace(p, transfers=p.transfers * 3)
+    assert "instruction words > the host's 4,096-word buffer" in rules(plan_violations(bad))["instructions"]
 
 
 def test_data_volume_matches_loop_counts():

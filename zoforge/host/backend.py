@@ -26,12 +26,16 @@ class MatmulStats:
     flops: float = 0.0
     seconds: float = 0.0
     offloaded_flops: float = 0.0      # FLOPs executed by an accelerator rather than the CPU fallback
+    stacked_flops: float = 0.0        # of ``flops``: stacked products (attention), not GEMMs
+    stacked_offloaded_flops: float = 0.0
 
     def add(self, other: "MatmulStats") -> None:
         self.calls += other.calls
         self.flops += other.flops
         self.seconds += other.seconds
         self.offloaded_flops += other.offloaded_flops
+        self.stacked_flops += other.stacked_flops
+        self.stacked_offloaded_flops += other.stacked_offloaded_flops
 
 
 @dataclass
@@ -75,7 +79,9 @@ class MatmulBackend:
         s.calls += 1
         flops = 2.0 * math.prod(a.shape[:-1]) * a.shape[-1] * b.shape[-1]
         s.flops += flops
+        s.stacked_flops += flops
         s.offloaded_flops += flops if offloaded else 0.0
+        s.stacked_offloaded_flops += flops if offloaded else 0.0
         s.seconds += time.perf_counter() - start
         return out
 
@@ -94,6 +100,17 @@ class MatmulBackend:
         for s in self.stats.values():
             t.add(s)
         return t
+
+    def summary(self) -> str:
+        """One line: GEMM FLOPs offloaded out of all GEMM FLOPs, stacked (attention) products apart."""
+        t = self.total()
+        gemm, offloaded = t.flops - t.stacked_flops, t.offloaded_flops - t.stacked_offloaded_flops
+        line = f"matmul {self.name}: offloaded {offloaded:.4g} of {gemm:.4g} GEMM FLOPs"
+        line += f" ({100 * offloaded / gemm:.1f}%)" if gemm else ""
+        if t.stacked_flops:
+            line += (f"; attention's stacked products: {t.stacked_offloaded_flops:.3g} of {t.stacked_flops:.3g} "
+                     f"FLOPs offloaded")
+        return line
 
     def reset_stats(self) -> None:
         self.stats.clear()

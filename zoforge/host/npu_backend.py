@@ -1,11 +1,14 @@
 """Matmul backends on the NPU: ``npu-emu`` (the dataflow emulator) and ``npu`` (a real NPU via pyxrt).
 
 Both serve the shapes of one GEMM design and hand every other shape to the CPU, reporting which calls
-were offloaded (``MatmulStats.offloaded_flops``). Per offloaded call, like the reference host glue
-(docs/references.md#npu-reference-host, docs/references.md#xrt-host-flow): fp32 -> bf16 (RNE) of A
-and B, B laid out as the design expects (``b_layout=col``: B^T row-major, which is llm.c's weight
-itself), C (fp32) copied out and, for the backward pass's ``+=``, accumulated on the host. Stacked
-(attention) products stay on the CPU, as in llm.c where they are loops, not matmuls.
+were offloaded (``MatmulStats.offloaded_flops``). A product whose shape does not divide into the design's
+blocks runs transposed (C^T = B^T @ A^T) or zero-padded (:func:`~zoforge.npu.design.device_shape`), so
+every GPT-2 matmul, the LM head's included, reaches the array. Per offloaded call, like the reference host glue
+(docs/references.md#npu-reference-host,
+docs/references.md#xrt-host-flow): fp32 -> bf16 (RNE) of A and B, B laid out as the design expects
+(``b_layout=col``: B^T row-major, which is llm.c's weight itself), C (fp32) copied out and, for the
+backward pass's ``+=``, accumulated on the host. Stacked (attention) products stay on the CPU, as in
+llm.c where they are loops, not matmuls.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ToolError
-from ..npu.design import GemmDesign, GemmSpec, Shape, parse_shapes
+from ..npu.design import GemmDesign, GemmSpec, Shape, device_shape, parse_shapes
 from .backend import MatmulBackend
 
 __all__ = ["NpuEmuBackend", "NpuXrtBackend", "XrtMissing"]
@@ -65,21 +68,37 @@ class _NpuBase(MatmulBackend):
         self.design = GemmDesign(self.spec, fixed) if fixed is not None else None
 
     def serves(self, shape) -> bool:
+        """Whether a product of ``shape`` runs on the array (possibly transposed or padded)."""
+        return self._route(shape) is not None
+
+    def _route(self, shape) -> tuple[Shape, bool] | None:
         shape = Shape(*shape)
         if shape not in self._served:
+            run, transposed = device_shape(self.spec, shape)
             if self.design is not None:
-                self._served[shape] = self.design.serves(shape)
+                ok = self.design.serves(run)
             else:
                 from ..npu.validate import shape_violations
-                self._served[shape] = not shape_violations(self.spec, shape)
+                ok = not shape_violations(self.spec, run)
+            self._served[shape] = (run, transposed) if ok else None
         return self._served[shape]
 
     def _compute(self, a, b, out, accumulate):
-        shape = (a.shape[0], a.shape[1], b.shape[1])
-        if not self.serves(shape):
+        shape = Shape(a.shape[0], a.shape[1], b.shape[1])
+        route = self._route(shape)
+        if route is None:
             c = a @ b
             return _store(c, out, accumulate), False
-        return _store(self._offload(a, b), out, accumulate), True
+        run, transposed = route
+        if transposed:
+            a, b = b.T, a.T
+        M, K = a.shape
+        N = b.shape[1]
+        if (M, K, N) != run:                       # zero padding up to the design's blocks
+            a = np.pad(np.asarray(a, dtype=np.float32), ((0, run.M - M), (0, run.K - K)))
+            b = np.pad(np.asarray(b, dtype=np.float32), ((0, run.K - K), (0, run.N - N)))
+        c = self._offload(a, b)[:M, :N]
+        return _store(c.T if transposed else c, out, accumulate), True
 
     def _compute_batched(self, a, b, out, accumulate):
         if accumulate:
@@ -121,9 +140,11 @@ class NpuXrtBackend(_NpuBase):
     def __post_init__(self) -> None:
         root = pathlib.Path(self.build)
         meta = root / "design.json"
+        self._runs: dict[str, list[str]] = {}
         if meta.is_file():
             info = json.loads(meta.read_text())
             self.spec, self.shapes = info["spec"], self.shapes or ",".join(info["shapes"])
+            self._runs = info.get("runs", {})
         super().__post_init__()
         try:
             import pyxrt  # noqa: F401  (ships with XRT, not PyPI)
@@ -143,20 +164,25 @@ class NpuXrtBackend(_NpuBase):
         self._device.register_xclbin(xb)
         self._ctx = pyxrt.hw_context(self._device, xb.get_uuid())
         self._kernel = pyxrt.kernel(self._ctx, kname)
-        self._insts: dict[Shape, np.ndarray] = {}
+        self._insts: dict[Shape, list] = {}
         self._bos: dict[str, object] = {}
         self._root = root
 
-    def _instructions(self, shape: Shape):
+    def _instructions(self, shape: Shape) -> list:
+        """(instruction BO, words) per run of ``shape``: one, or several when the shape's runtime
+        sequence was split (design.json's ``runs``)."""
         if shape not in self._insts:
-            path = self._root / f"insts_{shape}.bin"
-            if not path.is_file():
-                raise XrtMissing(f"npu: {path} not found; rebuild with --shapes including {shape}")
-            words = np.fromfile(path, dtype=np.uint32)
-            bo = self._xrt.bo(self._device, words.nbytes, self._xrt.bo.cacheable, self._kernel.group_id(1))
-            bo.write(words.view(np.uint8), 0)
-            bo.sync(self._xrt.xclBOSyncDirection.XCL_BO_SYNC_BO_TO_DEVICE)
-            self._insts[shape] = (bo, words.size)
+            streams = []
+            for stem in self._runs.get(str(shape), [str(shape)]):
+                path = self._root / f"insts_{stem}.bin"
+                if not path.is_file():
+                    raise XrtMissing(f"npu: {path} not found; rebuild with --shapes including {shape}")
+                words = np.fromfile(path, dtype=np.uint32)
+                bo = self._xrt.bo(self._device, words.nbytes, self._xrt.bo.cacheable, self._kernel.group_id(1))
+                bo.write(words.view(np.uint8), 0)
+                bo.sync(self._xrt.xclBOSyncDirection.XCL_BO_SYNC_BO_TO_DEVICE)
+                streams.append((bo, words.size))
+            self._insts[shape] = streams
         return self._insts[shape]
 
     def _bo(self, name: str, group: int, nbytes: int):
@@ -172,7 +198,7 @@ class NpuXrtBackend(_NpuBase):
         M, K = a.shape
         N = b.shape[1]
         shape = Shape(M, K, N)
-        ibo, n_words = self._instructions(shape)
+        streams = self._instructions(shape)
         a_dev = to_bf16(np.ascontiguousarray(a, dtype=np.float32))
         b_dev = to_bf16(np.ascontiguousarray(b.T if self.spec.b_layout == "col" else b, dtype=np.float32))
         bos = []
@@ -184,10 +210,10 @@ class NpuXrtBackend(_NpuBase):
             bos.append(bo)
         c_bytes = M * N * self.spec.bytes_out
         c_bo = self._bo("C", 5, c_bytes)
-        run = self._kernel(3, ibo, n_words, *bos, c_bo)
-        state = run.wait()
-        if state != self._xrt.ert_cmd_state.ERT_CMD_STATE_COMPLETED:
-            raise ToolError(f"npu: run of {shape} ended in state {state}")
+        for ibo, n_words in streams:                 # the runs of one shape, in order, on the same buffers
+            state = self._kernel(3, ibo, n_words, *bos, c_bo).wait()
+            if state != self._xrt.ert_cmd_state.ERT_CMD_STATE_COMPLETED:
+                raise ToolError(f"npu: run of {shape} ended in state {state}")
         c_bo.sync(sync.XCL_BO_SYNC_BO_FROM_DEVICE)
         raw = np.frombuffer(c_bo.read(c_bytes, 0), dtype=np.uint8)
         if self.spec.dtype_out == "bf16":

@@ -247,6 +247,8 @@ class Trainer:
         metrics.close()
         self.plot()
         seconds = time.perf_counter() - t_start
+        if opts.matmul != "cpu":
+            self.log(self.model.backend.summary())
         return RunResult(self.step, last_loss, self.evals, self.checkpoint, seconds)
 
     def _backprop(self, batch):

@@ -20,7 +20,7 @@ from typing import NamedTuple
 from ..golden.spec import Spec, SpecError, param, preset, register
 from .hardware import DEVICES, DTYPE_BYTES, MAC_DIMS
 
-__all__ = ["GemmSpec", "GemmDesign", "DesignError", "Shape", "Matmul", "gpt2_matmuls", "gpt2_shapes",
+__all__ = ["GemmSpec", "GemmDesign", "DesignError", "Shape", "Matmul", "gpt2_matmuls", "gpt2_shapes", "device_shape",
            "parse_shape", "parse_shapes"]
 
 # Spec keys that are Python keywords: field name -> key in the spec string.
@@ -203,6 +203,28 @@ def gpt2_shapes(bt: int = 256, *, lm_head: bool = False, channels: int = 768) ->
     """The distinct GEMM shapes of GPT-2 124M's transformer blocks at B*T = ``bt`` (9 at B*T = 256:
     exactly the reference design's prebuilt list); ``lm_head`` adds the three (768 -> 50304) ones."""
     return tuple(dict.fromkeys(mm.shape for mm in gpt2_matmuls(bt, channels=channels, lm_head=lm_head)))
+
+
+def device_shape(spec: GemmSpec, shape) -> tuple[Shape, bool]:
+    """The GEMM the array runs for C = A @ B of ``shape``, and whether it is the transposed product.
+
+    A shape that divides into the design's blocks runs as it is; otherwise C^T = B^T @ A^T when that
+    divides (GPT-2's LM-head weight gradient: 50304x256x768 runs as 768x256x50304); otherwise the shape
+    padded with zeros up to the blocks (zero rows and columns are cut off, zero depth adds exact zeros),
+    in the orientation that pads less."""
+    shape = Shape(*shape)
+    rows, depth, cols = spec.m * spec.rows, spec.k * spec.depth, spec.n * spec.cols
+
+    def up(v: int, step: int) -> int:
+        return -(-v // step) * step
+
+    plain = Shape(up(shape.M, rows), up(shape.K, depth), up(shape.N, cols))
+    flipped = Shape(up(shape.N, rows), up(shape.K, depth), up(shape.M, cols))
+    if plain == shape:
+        return shape, False
+    if flipped == Shape(shape.N, shape.K, shape.M) or flipped.flops < plain.flops:
+        return flipped, True
+    return plain, False
 
 
 @dataclass(frozen=True)

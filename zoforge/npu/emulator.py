@@ -35,7 +35,7 @@ import numpy as np
 
 from .design import GemmSpec, Shape
 from .numerics import STORAGE, from_bf16, from_device, to_bf16, to_device
-from .plan import Plan, Tile, plan as make_plan, topology
+from .plan import Plan, Tile, plans as make_plans, topology
 
 __all__ = ["EmulationError", "NpuEmulator", "EmuStats", "reference", "error_bound", "emulate"]
 
@@ -248,20 +248,36 @@ class NpuEmulator:
     # ---- one run -------------------------------------------------------------------------------
     def run_plan(self, p: Plan, bufs: dict[str, np.ndarray], *, check: bool = True) -> EmuStats:
         """Run one invocation: ``bufs`` maps A, B, C to flat device-dtype host buffers (C is written)."""
-        if p.topology != self.topo:
-            raise EmulationError(f"plan is for another array ({p.spec}); this one was built from {self.spec}")
-        if check:
-            from .validate import require_valid
-            require_valid(p)
-        for name, (dtype, elems) in p.buffers.items():
-            buf = bufs[name]
-            if buf.dtype != STORAGE[dtype] or buf.size != elems:
-                raise EmulationError(f"buffer {name}: need {elems} elements of {dtype}, got {buf.size} of {buf.dtype}")
+        return self.run_plans((p,), bufs, check=check)
+
+    def run_plans(self, parts, bufs: dict[str, np.ndarray], *, check: bool = True) -> EmuStats:
+        """Run the invocations of one shape in order on the same array (the runs of
+        :func:`~.plan.plans`); every A and B element must be read and every C element written once over
+        all of them."""
+        parts = tuple(parts)
+        for p in parts:
+            if p.topology != self.topo:
+                raise EmulationError(f"plan is for another array ({p.spec}); this one was built from {self.spec}")
+            if check:
+                from .validate import require_valid
+                require_valid(p)
+            for name, (dtype, elems) in p.buffers.items():
+                buf = bufs[name]
+                if buf.dtype != STORAGE[dtype] or buf.size != elems:
+                    raise EmulationError(f"buffer {name}: need {elems} elements of {dtype}, got {buf.size} of {buf.dtype}")
         self._objects = {}
         self._calls = 0
         self._reads = {n: np.zeros(bufs[n].size, dtype=bool) for n in ("A", "B")}
         self._writes = np.zeros(bufs["C"].size, dtype=np.int32)
         stats = EmuStats()
+        for p in parts:
+            self._run_one(p, bufs, stats)
+        self._check_coverage()
+        stats.kernel_calls = self._calls
+        stats.objects = dict(self._objects)
+        return stats
+
+    def _run_one(self, p: Plan, bufs, stats: EmuStats) -> None:
         # host: run-time parameters, then the barrier (the runtime sequence's first ops)
         for tile, values in p.rtp.items():
             self._rtp[tile] = values
@@ -290,10 +306,7 @@ class NpuEmulator:
                 if finished:
                     break
                 raise EmulationError("deadlock: " + _summary(self._waiting))
-        self._check_end(p, done, stats)
-        stats.kernel_calls = self._calls
-        stats.objects = dict(self._objects)
-        return stats
+        self._check_end(p)
 
     def _sequence(self, p: Plan, queues, done):
         """The runtime sequence: issue group g, then finish group g-1 (await its waits, free its BDs)."""
@@ -366,7 +379,7 @@ class NpuEmulator:
             self._events += 1
             pos += 1
 
-    def _check_end(self, p: Plan, done: set, stats: EmuStats) -> None:
+    def _check_end(self, p: Plan) -> None:
         busy = [f"core {t}: {self._waiting.get(f'core {t}', '?')}" for t in p.rtp
                 if self._waiting.get(f"core {t}") != "the run-time-parameter barrier"]
         if busy:
@@ -376,6 +389,8 @@ class NpuEmulator:
                 if pool.held]
         if left:
             raise EmulationError("desynchronised: objects left in fifos after the run: " + ", ".join(left))
+
+    def _check_coverage(self) -> None:
         for name in ("A", "B"):
             missed = int((~self._reads[name]).sum())
             if missed:
@@ -393,12 +408,12 @@ class NpuEmulator:
         shape = Shape(a.shape[0], a.shape[1], b.shape[1])
         if b.shape[0] != shape.K:
             raise ValueError(f"emulate: shapes {a.shape} and {b.shape} do not chain")
-        p = make_plan(spec, shape)
+        parts = make_plans(spec, shape)
         a_dev = to_device(np.ascontiguousarray(a), spec.dtype_in).reshape(-1)
         b_host = b.T if spec.b_layout == "col" else b
         b_dev = to_device(np.ascontiguousarray(b_host), spec.dtype_in).reshape(-1)
         c_dev = np.zeros(shape.M * shape.N, dtype=STORAGE[spec.dtype_out])
-        stats = self.run_plan(p, {"A": a_dev, "B": b_dev, "C": c_dev}, check=check)
+        stats = self.run_plans(parts, {"A": a_dev, "B": b_dev, "C": c_dev}, check=check)
         return from_device(c_dev, spec.dtype_out).reshape(shape.M, shape.N), stats
 
 
@@ -415,22 +430,69 @@ def emulate(spec: GemmSpec, a: np.ndarray, b: np.ndarray, *, check: bool = True)
 
 
 def reference(spec: GemmSpec, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """What the emulator is compared with: the exact integer product (int64), or the fp32 matmul of the
-    same bf16-rounded inputs."""
+    """What the emulator is compared with: the exact integer product (int64), or the float64 matmul of
+    the same bf16-rounded inputs (products exact, sum within K * 2^-53 of exact)."""
     if spec.is_integer:
         return a.astype(np.int64) @ b.astype(np.int64)
-    return from_bf16(to_bf16(a)) @ from_bf16(to_bf16(b))
+    return from_bf16(to_bf16(a)).astype(np.float64) @ from_bf16(to_bf16(b)).astype(np.float64)
+
+
+U64 = 2.0 ** -53        # unit roundoff of float64
 
 
 def error_bound(spec: GemmSpec, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Elementwise tolerance of a bf16 run against :func:`reference`: both fp32 sums are within
-    K*u*(|A|@|B|) of the exact sum (u = 2^-24, any order), hence 2*K*u; with out=bf16 each of the K/k
-    per-call roundings adds at most 2^-8 (RNE) or 2^-7 (trunc) of a partial sum bounded by |A|@|B|."""
+    """Elementwise tolerance of a bf16 run against :func:`reference`, a worst case (no statistics).
+
+    Derivation (u = 2^-24, g(n) = nu/(1-nu); Higham, Accuracy and Stability of Numerical Algorithms,
+    2nd ed., eqs. 4.3 and 4.4): a bf16 x bf16 product has at most 16 significant bits, so it is exact in
+    fp32 (barring underflow). Each of the J = K/k kernel calls sums k products in fp32 in some order,
+    within g(k-1) * (|A_j|@|B_j|) of its exact value p_j whatever the order. C starts at zero and adds
+    the J call results one after another (c_j = fl(c_{j-1} + p_j)); that recursive sum's own rounding
+    error is at most u * sum_{j>=2} |c_j|, and |c_j| <= |S_j| + g(k+J) * (|A|@|B|) with S_j the exact
+    partial sums. So, for out=f32:
+
+        |C - exact| <= (g(k-1)(1+u)^J + u(J-1)g(k+J)) * (|A|@|B|) + u * sum_{j>=2} |S_j|
+
+    The last term follows the data (partial sums of random-sign terms grow like sqrt(j), not like
+    |A|@|B|), which makes the bound about 100x tighter than g(k+J) * (|A|@|B|) at K = 50304.
+    With out=bf16, C is rounded after each call, a relative error of at most 2^-8 (RNE) or 2^-7 (trunc)
+    of a partial sum bounded by |A|@|B|, compounding to ((1+u)^(k+J) (1+rho)^J - 1) * (|A|@|B|).
+    The float64 reference and the float64 sums above add (1+2^-53)^K - 1 relative to |A|@|B|."""
     if spec.is_integer:
         return np.zeros((a.shape[0], b.shape[1]))
-    K = a.shape[1]
-    mag = np.abs(from_bf16(to_bf16(a))).astype(np.float64) @ np.abs(from_bf16(to_bf16(b))).astype(np.float64)
-    rel = 2 * K * U32
+    K, k = a.shape[1], spec.k
+    a64 = from_bf16(to_bf16(a)).astype(np.float64)
+    b64 = from_bf16(to_bf16(b)).astype(np.float64)
+    mag = np.abs(a64) @ np.abs(b64)
+    calls = math.ceil(K / k)
+    ref = 2 * math.expm1(math.log1p(U64) * K)
     if spec.dtype_out == "bf16":
-        rel += math.ceil(K / spec.k) * (2.0 ** -8 if spec.rounding == "rne" else 2.0 ** -7) + 2.0 ** -8
-    return rel * mag
+        grow = math.log1p(U32) * (k + calls) + math.log1p(2.0 ** -8 if spec.rounding == "rne" else 2.0 ** -7) * calls
+        return (math.expm1(grow) + ref) * mag
+
+    def g(n: int) -> float:
+        return n * U32 / (1 - n * U32)
+
+    rel = g(k - 1) * math.exp(math.log1p(U32) * calls) + U32 * (calls - 1) * g(k + calls) + ref
+    return rel * mag + U32 * (1 + ref) * _partial_sums(a64, b64, k)
+
+
+def _partial_sums(a: np.ndarray, b: np.ndarray, k: int) -> np.ndarray:
+    """sum over j >= 2 of |S_j|, S_j = the exact sum of the first j kernel calls' products (float64),
+    computed a few rows at a time so the (calls, rows, N) stack stays near 64 MB."""
+    M, K = a.shape
+    N = b.shape[1]
+    calls = math.ceil(K / k)
+    if calls < 2:
+        return np.zeros((M, N))
+    pad = calls * k - K
+    if pad:
+        a, b = np.pad(a, ((0, 0), (0, pad))), np.pad(b, ((0, pad), (0, 0)))
+    bj = b.reshape(calls, k, N)
+    out = np.empty((M, N))
+    rows = max(1, (8 << 20) // (calls * N))
+    for r0 in range(0, M, rows):
+        aj = a[r0:r0 + rows].reshape(-1, calls, k).transpose(1, 0, 2)
+        partial = np.cumsum(np.matmul(aj, bj), axis=0)
+        out[r0:r0 + rows] = np.abs(partial[1:]).sum(axis=0)
+    return out

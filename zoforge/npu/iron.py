@@ -8,18 +8,23 @@ Everything the program contains is read from the :class:`~.plan.Plan`, nothing i
 
 One xclbin serves all shapes of a design: the array configuration (fifos, links, workers) does not
 depend on the shape; only the runtime sequence does, so each extra shape needs only its instruction
-stream (``insts_MxKxN.bin``), as in the reference design (docs/references.md#npu-reference-design).
+stream (``insts_MxKxN.bin``), as in the reference design (docs/references.md#npu-reference-design). That holds only if every shape's
+lowering has the same device section (channels, locks, buffer addresses); :func:`build` compares them
+and refuses when they differ, since some IRON versions resolve object fifos in an unordered way.
+A shape that needs several runs (:func:`~.plan.plans`) gets one instruction stream per run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pathlib
+import re
 
 from ..errors import ToolError
 from .design import GemmDesign
-from .plan import Plan, plan as make_plan
+from .plan import Plan, plans as make_plans
 
 __all__ = ["IronMissing", "IronBuildError", "Adapter", "Iron2025", "adapter", "lower", "build"]
 
@@ -32,7 +37,22 @@ class IronMissing(ToolError):
 
 
 class IronBuildError(ToolError):
-    """aiecc.py or the kernel compiler failed."""
+    """aiecc.py or the kernel compiler failed, or the shapes' lowerings do not share one array."""
+
+
+def _version() -> str:
+    """The installed mlir-aie's version, for error messages."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+        for dist in ("mlir_aie", "mlir-aie"):
+            try:
+                return version(dist)
+            except PackageNotFoundError:
+                continue
+    except ImportError:          # pragma: no cover - stdlib
+        pass
+    import aie
+    return getattr(aie, "__version__", "of unknown version")
 
 
 def _import_iron():
@@ -59,6 +79,9 @@ class Iron2025(Adapter):
 
     def __init__(self):
         self.np, self.iron, self.placers, self.device, self.controlflow, self.taplib, self.dt = _import_iron()
+        # run-time-parameter buffers: iron.Buffer since late November 2025, iron.GlobalBuffer before
+        # (same signature); the buffer's tile comes from the Worker that takes it.
+        self.Buffer = getattr(self.iron, "Buffer", None) or getattr(self.iron, "GlobalBuffer", None)
 
     def _device(self, spec):
         dev = self.device
@@ -129,8 +152,8 @@ class Iron2025(Adapter):
 
         workers, rtps = [], []
         for w in topo.workers:
-            rtp = iron.GlobalBuffer(np.ndarray[(3,), np.dtype[np.int32]], name=f"rtp_{w.tile.col}_{w.tile.row}",
-                                    use_write_rtp=True)
+            rtp = self.Buffer(np.ndarray[(3,), np.dtype[np.int32]], name=f"rtp_{w.tile.col}_{w.tile.row}",
+                              use_write_rtp=True)
             rtps.append((rtp, p.rtp[w.tile]))
             workers.append(iron.Worker(core_fn, [made[w.a].cons(), made[w.b].cons(), made[w.c].prod(), rtp, zero,
                                                  matmul, barrier],
@@ -167,14 +190,24 @@ class Iron2025(Adapter):
 
 
 def adapter() -> Adapter:
-    """The adapter for the installed mlir-aie. The 2026 API has no ``Runtime.sequence``."""
+    """The adapter for the installed mlir-aie, after checking that it has every feature the lowering
+    uses; anything missing is one line naming the mlir-aie version."""
     a = Iron2025()
-    if not hasattr(a.iron.Runtime, "sequence"):
-        raise IronMissing("npu: this mlir-aie has the 2026 IRON API (callback Runtime); only the 2025 v1.x "
-                          "API is lowered so far -- install a v1.x wheel")
+    iron = a.iron
+    missing = []
+    if not callable(getattr(iron.Runtime, "sequence", None)):
+        missing.append("Runtime.sequence() (this release has the callback form of Runtime)")
+    if a.Buffer is None:
+        missing.append("iron.Buffer or iron.GlobalBuffer")
+    for name in ("WorkerRuntimeBarrier", "ObjectFifo", "Worker", "Kernel", "Program"):
+        if not hasattr(iron, name):
+            missing.append(f"iron.{name}")
+    if not hasattr(a.controlflow, "range_"):
+        missing.append("iron.controlflow.range_")
+    if missing:
+        raise IronMissing(f"npu: mlir-aie {_version()} lacks {', '.join(missing)}, which the lowering uses; "
+                          f"it supports the v1.x API with Runtime.sequence() -- {INSTALL}")
     return a
-
-
 def lower(p: Plan, api: Adapter | None = None) -> str:
     """MLIR text of the IRON program for one plan."""
     return (api or adapter()).lower(p)
@@ -204,36 +237,90 @@ def _run(cmd: list[str], cwd: pathlib.Path, what: str) -> None:
         raise IronBuildError(str(e)) from None
 
 
+_SEQUENCE = re.compile(r"^\s*aiex\.runtime_sequence\b")
+
+
+def device_section(mlir: str) -> str:
+    """The MLIR text without its runtime sequence(s): what goes into the xclbin (tiles, fifos, locks,
+    buffers, cores). Brace-matched from each ``aiex.runtime_sequence`` line."""
+    out, depth, skipping = [], 0, False
+    for line in mlir.splitlines():
+        if not skipping and _SEQUENCE.match(line):
+            skipping, depth, opened = True, 0, False
+        if not skipping:
+            out.append(line)
+            continue
+        depth += line.count("{") - line.count("}")
+        opened = opened or "{" in line
+        if opened and depth <= 0:
+            skipping = False
+    return "\n".join(out)
+
+
+def _runs(shape, count: int) -> list[str]:
+    """Artefact stems of a shape's runs: ``MxKxN`` or ``MxKxN_run1of3``..."""
+    return [str(shape)] if count == 1 else [f"{shape}_run{i + 1}of{count}" for i in range(count)]
+
+
 def build(design: GemmDesign, out: str | os.PathLike, *, compile: bool = True) -> dict:
-    """Write ``aie_MxKxN.mlir`` per shape and ``design.json``; with ``compile`` and ``aiecc.py`` on PATH,
-    also the kernel object, ``final.xclbin`` (from the first shape) and ``insts_MxKxN.bin`` per shape."""
+    """Write ``aie_<run>.mlir`` per shape (per run when a shape needs several) and ``design.json``; with
+    ``compile`` and ``aiecc.py`` on PATH, also the kernel object, ``final.xclbin`` (from the first
+    lowering) and ``insts_<run>.bin`` per run. Refuses when the lowerings' device sections differ:
+    instruction streams built against another array configuration would use other channels, locks or
+    addresses than the one xclbin."""
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     api = adapter()
     spec = design.spec
-    mlir = {}
+    mlir: dict[str, pathlib.Path] = {}
+    runs: dict[str, list[str]] = {}
+    sections: dict[str, list[str]] = {}
     for shape in design.shapes:
-        path = out / f"aie_{shape}.mlir"
-        path.write_text(lower(make_plan(spec, shape), api))
-        mlir[shape] = path
-    info = {"spec": str(spec), "shapes": [str(s) for s in design.shapes], "mlir": [p.name for p in mlir.values()]}
+        parts = make_plans(spec, shape)
+        runs[str(shape)] = _runs(shape, len(parts))
+        for stem, part in zip(runs[str(shape)], parts):
+            text = lower(part, api)
+            path = out / f"aie_{stem}.mlir"
+            path.write_text(text)
+            mlir[stem] = path
+            digest = hashlib.sha256(device_section(text).encode()).hexdigest()[:16]
+            sections.setdefault(digest, []).append(stem)
+    info = {"spec": str(spec), "shapes": [str(s) for s in design.shapes], "runs": runs,
+            "mlir": [p.name for p in mlir.values()]}
+    if len(sections) > 1:
+        groups = "; ".join(f"{', '.join(stems)} -> {digest}" for digest, stems in sections.items())
+        raise IronBuildError(f"npu: the lowerings do not share one array configuration (device sections differ: "
+                             f"{groups}); one xclbin cannot serve them -- build the shapes separately")
     if compile:
         aiecc = _find("aiecc.py")
         peano = os.environ.get("PEANO_INSTALL_DIR")
         if aiecc is None or not peano:
             raise IronMissing(f"npu: {'aiecc.py' if aiecc is None else '$PEANO_INSTALL_DIR'} not found "
                               f"(MLIR written to {out}); {INSTALL}")
-        target = "aie2" if spec.device == "npu1" else "aie2p"
         obj = f"mm_{spec.m}x{spec.k}x{spec.n}.o"
-        defines = [f"-DDIM_M={spec.m}", f"-DDIM_K={spec.k}", f"-DDIM_N={spec.n}",
-                   f"-D{spec.dtype_in}_{spec.dtype_out}_ONLY"] + (["-DB_COL_MAJ"] if spec.b_layout == "col" else [])
-        _run([f"{peano}/bin/clang++", "-O2", "-std=c++20", f"--target={target}-none-unknown-elf", "-DNDEBUG",
-              *defines, "-c", str(_kernel_source(spec)), "-o", obj], out, "kernel")
+        source = _kernel_source(spec)
+        _run(kernel_compile_command(spec, peano, source, obj, _include_dir(source)), out, "kernel")
         flags = ["--alloc-scheme=basic-sequential", "--dynamic-objFifos", "--no-compile-host", "--no-xchesscc",
                  "--no-xbridge", "--peano", peano, "--aie-generate-npu-insts"]
-        for i, (shape, path) in enumerate(mlir.items()):
+        for i, (stem, path) in enumerate(mlir.items()):
             xclbin = ["--aie-generate-xclbin", "--xclbin-name=final.xclbin"] if i == 0 else []
-            _run([aiecc, *flags, *xclbin, f"--npu-insts-name=insts_{shape}.bin", path.name], out, f"aiecc_{shape}")
-        info.update(xclbin="final.xclbin", insts=[f"insts_{s}.bin" for s in design.shapes], kernel=obj)
+            _run([aiecc, *flags, *xclbin, f"--npu-insts-name=insts_{stem}.bin", path.name], out, f"aiecc_{stem}")
+        info.update(xclbin="final.xclbin", insts=[f"insts_{stem}.bin" for stem in mlir], kernel=obj)
     (out / "design.json").write_text(json.dumps(info, indent=2) + "\n")
     return info
+
+
+def _include_dir(kernel: pathlib.Path) -> pathlib.Path:
+    """``<mlir-aie>/include`` (aie_api), next to the ``aie_kernels`` folder the kernel came from."""
+    return kernel.parent.parent.parent / "include"
+
+
+def kernel_compile_command(spec, peano: str, source, obj: str, include) -> list[str]:
+    """The Peano clang++ line for the matmul kernel, with the flags the mlir-aie examples' Makefiles
+    pass: the aie_api headers on the include path and VECTORIZED_ONLY (only the vectorised kernels)."""
+    target = "aie2" if spec.device == "npu1" else "aie2p"
+    defines = [f"-DDIM_M={spec.m}", f"-DDIM_K={spec.k}", f"-DDIM_N={spec.n}",
+               f"-D{spec.dtype_in}_{spec.dtype_out}_ONLY", "-DVECTORIZED_ONLY"]
+    defines += ["-DB_COL_MAJ"] if spec.b_layout == "col" else []
+    return [f"{peano}/bin/clang++", "-O2", "-std=c++20", f"--target={target}-none-unknown-elf", "-DNDEBUG",
+            f"-I{include}", *defines, "-c", str(source), "-o", obj]

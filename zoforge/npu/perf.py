@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from .design import GemmSpec, Shape
 from .hardware import DTYPE_BYTES, WORD_BYTES
-from .plan import plan as make_plan
+from .plan import plans as make_plans
 
 __all__ = ["CONSTANTS", "Prediction", "predict", "REPORTED"]
 
@@ -78,20 +78,21 @@ class Prediction:
 def predict(spec: GemmSpec, shape) -> Prediction:
     shape = Shape(*shape)
     M, K, N = shape
-    p = make_plan(spec, shape)
+    parts = make_plans(spec, shape)         # a shape split into runs: their transfers and tiles add up
     clock, bpc = c("clock_hz"), c("stream_bytes_per_cycle")
     macs = c(f"macs_{spec.device}_{spec.dtype_in}")
     eff = c("kernel_eff_bf16") if spec.dtype_in == "bf16" else c("kernel_eff_int")
-    calls = max(r[1] * r[2] for r in p.rtp.values()) * spec.depth
+    calls = sum(max(r[1] * r[2] for r in p.rtp.values()) for p in parts) * spec.depth
     compute = spec.m * spec.k * spec.n / (macs * eff)
     stream_a = spec.m * spec.k * spec.bytes_in / bpc
     stream_b = spec.k * spec.n * spec.bytes_in / bpc
     core_s = calls * max(compute, stream_a, stream_b) / clock
     # shim: bytes per (shim tile, fifo) channel
     per_channel: dict[tuple, int] = {}
-    for t in p.transfers:
-        key = (t.shim, t.fifo)
-        per_channel[key] = per_channel.get(key, 0) + t.tap.length * DTYPE_BYTES[p.buffers[t.buffer][0]]
+    for p in parts:
+        for t in p.transfers:
+            key = (t.shim, t.fifo)
+            per_channel[key] = per_channel.get(key, 0) + t.tap.length * DTYPE_BYTES[p.buffers[t.buffer][0]]
     worst = max(per_channel.values())
     shim_s = worst * c("shim_strided_factor") / (bpc * clock)
     host_bytes = (M * K + K * N) * (4 + spec.bytes_in) + M * N * spec.bytes_out * 2

@@ -20,14 +20,15 @@ per-core loop counts written as run-time parameters. The scheme is mlir-aie's wh
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 
 from .design import GemmSpec, Shape
-from .hardware import DTYPE_BYTES, RTP_WORDS
+from .hardware import DTYPE_BYTES, MAX_INSTR_WORDS, RTP_WORDS, SHIM, SHIM_MAX_REPEAT, WORD_BYTES
 from .pattern import Pattern
 
-__all__ = ["Tile", "Fifo", "Link", "Worker", "Topology", "Transfer", "Plan", "topology", "plan",
+__all__ = ["Tile", "Fifo", "Link", "Worker", "Topology", "Transfer", "Plan", "topology", "plan", "plans",
            "ROWS_PER_GROUP", "instruction_words"]
 
 ROWS_PER_GROUP = 2     # row blocks per task group; two in flight, ping/pong (docs/references.md#npu-reference-design)
@@ -128,6 +129,8 @@ class Plan:
     transfers: tuple[Transfer, ...]
     rtp: dict[Tile, tuple[int, ...]]   # (ready flag, k_iters, tiles) (docs/references.md#npu-reference-design)
     buffers: dict[str, tuple[str, int]] = field(default_factory=dict)   # A/B/C -> (dtype, elements)
+    part: int = 0                      # this run's index when a shape needs several runs (see plans())
+    parts: int = 1
 
     @property
     def spec(self) -> GemmSpec:
@@ -213,35 +216,106 @@ def topology(spec: GemmSpec) -> Topology:
 
 
 def plan(spec: GemmSpec, shape) -> Plan:
-    """The runtime sequence and loop counts for one shape. Divisibility is the validator's business
-    (:func:`.validate.shape_violations`); this function assumes it holds."""
+    """The one runtime sequence of a shape that fits one instruction stream (most shapes); a shape that
+    needs several runs raises ValueError: use :func:`plans`."""
+    parts = plans(spec, shape)
+    if len(parts) > 1:
+        raise ValueError(f"plan {Shape(*shape)}: needs {len(parts)} runs of the array; use plans()")
+    return parts[0]
+
+
+def plans(spec: GemmSpec, shape) -> tuple[Plan, ...]:
+    """The runtime sequences and loop counts for one shape: usually one run; more when one instruction
+    stream would not hold them all. Each run covers consecutive output tiles and writes its own
+    run-time parameters, so the cores (which persist across runs) pick up where the last run stopped.
+    Divisibility is the validator's business (:func:`.validate.shape_violations`); this assumes it holds."""
     shape = Shape(*shape)
+    topo = topology(spec)
+    k_steps = shape.K // spec.k
+    groups = [_group_transfers(spec, shape, rbs, cbs) for rbs, cbs in _tile_groups(spec, shape)]
+    sizes = [len(rbs) * len(cbs) for rbs, cbs in _tile_groups(spec, shape)]
+    buffers = {"A": (spec.dtype_in, shape.M * shape.K), "B": (spec.dtype_in, shape.K * shape.N),
+               "C": (spec.dtype_out, shape.M * shape.N)}
+    fixed = INSTR_HEADER + INSTR_PER_WRITE * len(topo.workers) * (RTP_WORDS + 1)
+    runs, current, words = [], [], fixed
+    for transfers, tiles in zip(groups, sizes):
+        cost = _group_words(transfers)
+        if current and words + cost > MAX_INSTR_WORDS:
+            runs.append(current)
+            current, words = [], fixed
+        current.append((transfers, tiles))
+        words += cost
+    runs.append(current)
+    out = []
+    for part, run in enumerate(runs):
+        transfers = tuple(dataclasses.replace(t, group=g) for g, (ts, _) in enumerate(run) for t in ts)
+        tiles = sum(n for _, n in run)
+        rtp = {w.tile: (1, k_steps // spec.depth, tiles) for w in topo.workers}
+        out.append(Plan(topo, shape, transfers, rtp, buffers, part, len(runs)))
+    return tuple(out)
+
+
+def _tile_groups(spec: GemmSpec, shape: Shape) -> list[tuple[range, range]]:
+    """Task groups as (row blocks, column blocks) of C, in the cores' tile order (row-major).
+
+    Two row blocks with all their column blocks per group when every transfer fits a shim BD; otherwise
+    one row block per group and its column blocks in the fewest chunks whose BDs fit: two groups are in
+    flight, so one group may use half of a shim's BDs. A shim channel's transfers per group are its
+    column's C drain and its A and B fills, which repeat over at most SHIM_MAX_REPEAT column blocks each
+    (B: one per column block when the repeat stride over column blocks exceeds the BD's range)."""
+    M, K, N = shape
+    row_blocks, col_blocks = M // (spec.m * spec.rows), N // (spec.n * spec.cols)
+    b_split = _b_repeat_stride(spec, K, N) * spec.bytes_in // WORD_BYTES > SHIM.max_stride_words
+    drain_stride_ok = spec.rows * spec.m * N * spec.bytes_out // WORD_BYTES <= SHIM.max_stride_words
+
+    def bds(rows: int, cols: int) -> int:
+        repeats = -(-cols // SHIM_MAX_REPEAT)
+        return 1 + rows * (repeats + (cols if b_split else repeats))
+
+    half = SHIM.bds // 2
+    if drain_stride_ok and bds(min(ROWS_PER_GROUP, row_blocks), col_blocks) <= half:
+        return [(range(rb, min(rb + ROWS_PER_GROUP, row_blocks)), range(col_blocks))
+                for rb in range(0, row_blocks, ROWS_PER_GROUP)]
+    chunks = next(c for c in range(1, col_blocks + 1) if bds(1, -(-col_blocks // c)) <= half)
+    size = -(-col_blocks // chunks)
+    return [(range(rb, rb + 1), range(c0, min(c0 + size, col_blocks)))
+            for rb in range(row_blocks) for c0 in range(0, col_blocks, size)]
+
+
+def _b_repeat_stride(spec: GemmSpec, K: int, N: int) -> int:
+    """Elements between the B data of consecutive column blocks of one column."""
+    return spec.n * spec.cols * (K if spec.b_layout == "col" else 1)
+
+
+def _group_transfers(spec: GemmSpec, shape: Shape, rbs: range, cbs: range) -> list[Transfer]:
     M, K, N = shape
     m, k, n = spec.m, spec.k, spec.n
-    topo = topology(spec)
-    row_blocks, col_blocks, k_steps = M // (m * spec.rows), N // (n * spec.cols), K // k
+    k_steps = K // k
     rows_per_a = spec.rows // spec.a_memtiles
-    transfers = []
-    for group, rb0 in enumerate(range(0, row_blocks, ROWS_PER_GROUP)):
-        block = range(rb0, min(rb0 + ROWS_PER_GROUP, row_blocks))
+    b_split = _b_repeat_stride(spec, K, N) * spec.bytes_in // WORD_BYTES > SHIM.max_stride_words
+    out = []
+    for col in range(spec.cols):
+        tap = Pattern((len(rbs), len(cbs), spec.rows * m, n), (spec.rows * m * N, n * spec.cols, N, 1),
+                      rbs[0] * spec.rows * m * N + (cbs[0] * spec.cols + col) * n)
+        out.append(Transfer("drain", f"C_L2L3_{col}", "C", tap, _shim(col), 0, wait=True))
+    for rb in rbs:
+        for i in range(spec.a_memtiles):
+            row0 = rb * spec.rows * m + i * rows_per_a * m
+            for c0 in range(cbs.start, cbs.stop, SHIM_MAX_REPEAT):     # the shim repeats A per column block
+                count = min(SHIM_MAX_REPEAT, cbs.stop - c0)
+                tap = Pattern((count, k_steps, rows_per_a * m, k), (0, k, K, 1), row0 * K)
+                out.append(Transfer("fill", f"A_L3L2_{i}", "A", tap, _shim(a_memtile_column(spec, i)), 0))
         for col in range(spec.cols):
-            tap = Pattern((len(block), col_blocks, spec.rows * m, n), (spec.rows * m * N, n * spec.cols, N, 1),
-                          rb0 * spec.rows * m * N + col * n)
-            transfers.append(Transfer("drain", f"C_L2L3_{col}", "C", tap, _shim(col), group, wait=True))
-        for rb in block:
-            for i in range(spec.a_memtiles):
-                row0 = rb * spec.rows * m + i * rows_per_a * m
-                tap = Pattern((col_blocks, k_steps, rows_per_a * m, k), (0, k, K, 1), row0 * K)
-                transfers.append(Transfer("fill", f"A_L3L2_{i}", "A", tap, _shim(a_memtile_column(spec, i)), group))
-            for col in range(spec.cols):
+            step = 1 if b_split else SHIM_MAX_REPEAT
+            for c0 in range(cbs.start, cbs.stop, step):
+                count = min(step, cbs.stop - c0)
+                first = (c0 * spec.cols + col) * n
                 if spec.b_layout == "col":
-                    tap = Pattern((col_blocks, k_steps, n, k), (n * spec.cols * K, k, K, 1), col * n * K)
+                    tap = Pattern((count, k_steps, n, k), (n * spec.cols * K, k, K, 1), first * K)
                 else:
-                    tap = Pattern((col_blocks, k_steps, k, n), (n * spec.cols, k * N, N, 1), col * n)
-                transfers.append(Transfer("fill", f"B_L3L2_{col}", "B", tap, _shim(col), group))
-    rtp = {w.tile: (1, k_steps // spec.depth, row_blocks * col_blocks) for w in topo.workers}
-    buffers = {"A": (spec.dtype_in, M * K), "B": (spec.dtype_in, K * N), "C": (spec.dtype_out, M * N)}
-    return Plan(topo, shape, tuple(transfers), rtp, buffers)
+                    tap = Pattern((count, k_steps, k, n), (n * spec.cols, k * N, N, 1), first)
+                out.append(Transfer("fill", f"B_L3L2_{col}", "B", tap, _shim(col), 0))
+    return out
 
 
 # Instruction-stream size estimate [D]: a shim BD write (8 register words) with its header, address
@@ -249,7 +323,10 @@ def plan(spec: GemmSpec, shape) -> Plan:
 INSTR_PER_TRANSFER, INSTR_PER_WAIT, INSTR_PER_WRITE, INSTR_HEADER = 12, 4, 3, 4
 
 
+def _group_words(transfers) -> int:
+    return INSTR_PER_TRANSFER * len(transfers) + INSTR_PER_WAIT * sum(1 for t in transfers if t.wait)
+
+
 def instruction_words(p: Plan) -> int:
-    waits = sum(1 for t in p.transfers if t.wait)
     writes = len(p.rtp) * (RTP_WORDS + 1)            # RTP words plus the barrier
-    return INSTR_HEADER + INSTR_PER_TRANSFER * len(p.transfers) + INSTR_PER_WAIT * waits + INSTR_PER_WRITE * writes
+    return INSTR_HEADER + _group_words(p.transfers) + INSTR_PER_WRITE * writes

@@ -247,8 +247,8 @@ def shape_violations(spec, shape) -> list[Violation]:
                                          f"k loop is unrolled {spec.depth}x for static ping/pong buffers"))
     if out:
         return out
-    from .plan import plan
-    return plan_violations(plan(spec, (M, K, N)), topology_too=False)
+    from .plan import plans
+    return [v for p in plans(spec, (M, K, N)) for v in plan_violations(p, topology_too=False)]
 
 
 def plan_violations(p, *, topology_too: bool = True) -> list[Violation]:
@@ -273,10 +273,14 @@ def plan_violations(p, *, topology_too: bool = True) -> list[Violation]:
     out += _shim_bds(p)
     words = instruction_words(p)
     if words > MAX_INSTR_WORDS:
-        out.append(Violation("instructions", f"shape {p.shape}: about {words:,} instruction words > the host's "
+        out.append(Violation("instructions", f"shape {p.shape}{_part(p)}: about {words:,} instruction words > the host's "
                                              f"{MAX_INSTR_WORDS:,}-word buffer"))
     out += _data_volume(p)
     return out
+
+
+def _part(p) -> str:
+    return f" run {p.part + 1}/{p.parts}" if p.parts > 1 else ""
 
 
 def _shim_bds(p) -> list[Violation]:
