@@ -17,11 +17,11 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from zoforge import atomic                                                   # noqa: E402
-from zoforge.golden.spec import parse                                        # noqa: E402
-from zoforge.npu.design import GemmSpec, device_shape, gpt2_matmuls          # noqa: E402
-from zoforge.npu.emulator import NpuEmulator, error_bound, reference          # noqa: E402
-from zoforge.npu.plan import plans                                           # noqa: E402
+from zoforge import atomic  # noqa: E402
+from zoforge.golden.spec import parse  # noqa: E402
+from zoforge.npu.design import GemmSpec, device_shape, gpt2_matmuls  # noqa: E402
+from zoforge.npu.emulator import NpuEmulator, error_bound, reference  # noqa: E402
+from zoforge.npu.plan import plans  # noqa: E402
 
 OUT = pathlib.Path(__file__).resolve().parent / "results" / "npu_gpt2_shapes.md"
 
@@ -60,7 +60,8 @@ def main() -> int:
     command = "PYTHONPATH=$PWD .venv/bin/python benchmarks/npu_gpt2_shapes.py " + " ".join(sys.argv[1:])
     atomic.write_text(OUT, f"# GPT-2 124M GEMMs on the NPU emulator ({spec})\n\nCommand: `{command}`\n\n"
                       "Operands: A ~ N(0,1), B ~ N(0,1)/sqrt(K), seed 0. Bound: worst case per element, "
-                      "see `error_bound` (g(k-1) per call plus u times the partial sums over calls).\n\n" + "\n".join(rows) + "\n")
+                      "see `error_bound` (g(k-1) per call plus u times the partial sums over calls).\n\n"
+                      + "\n".join(rows) + "\n")
     print(f"wrote {OUT}")
     return 0
 

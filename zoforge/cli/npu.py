@@ -59,7 +59,6 @@ def cmd_emulate(args) -> int:
         a = rng.standard_normal((M, K), dtype=np.float32)
         b = (rng.standard_normal((K, N)) / np.sqrt(K)).astype(np.float32)
     parts = plans(spec, shape)
-    p = parts[0]
     start = time.perf_counter()
     c, stats = NpuEmulator(spec).run(a, b)
     elapsed = time.perf_counter() - start
