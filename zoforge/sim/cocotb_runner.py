@@ -135,7 +135,10 @@ def icarus_fixup(verilog: str) -> str:
     return _TRICK.sub(lambda m: f"{m[0]}\n{m[1]}initial #0 {m[2]} = 1'b1;", verilog)
 
 
-def _build(runner, simulator: str, spec_text: str, top: str, verilog: str, root: pathlib.Path) -> tuple[pathlib.Path, float]:
+def _build(runner, simulator: str, spec_text: str, top: str, verilog: str, root: pathlib.Path,
+           extra_sources: tuple = (), extra_args: tuple = ()) -> tuple[pathlib.Path, float]:
+    """Build once per key (``spec_text``); ``extra_sources`` (paths, e.g. cell models) and ``extra_args``
+    join the compile and the cache stamp."""
     import cocotb
     key = hashlib.sha256(spec_text.encode()).hexdigest()[:16]
     bdir = root / simulator / f"{top}-{key}"
@@ -144,6 +147,9 @@ def _build(runner, simulator: str, spec_text: str, top: str, verilog: str, root:
         verilog = icarus_fixup(verilog)
     stamp = {"spec": spec_text, "verilog_sha256": hashlib.sha256(verilog.encode()).hexdigest(),
              "cocotb": cocotb.__version__}
+    if extra_sources or extra_args:
+        stamp["extra"] = [hashlib.sha256(pathlib.Path(f).read_bytes()).hexdigest() for f in extra_sources]
+        stamp["args"] = list(extra_args)
     stamp_file = bdir / "zoforge-build.json"
     artifact = bdir / ("sim.vvp" if simulator == "icarus" else top)
     with _locked(bdir / ".lock", exclusive=True):
@@ -153,11 +159,11 @@ def _build(runner, simulator: str, spec_text: str, top: str, verilog: str, root:
         src = bdir / f"{top}.v"
         src.write_text(verilog)
         log = bdir / "build.log"
-        args = ["-Wno-fatal"] if simulator == "verilator" else []
+        args = (["-Wno-fatal"] if simulator == "verilator" else []) + list(extra_args)
         t0 = time.perf_counter()
         try:
             with _make_fixes(simulator):
-                runner.build(sources=[src], hdl_toplevel=top, build_dir=bdir, always=True, timescale=_TIMESCALE,
+                runner.build(sources=[src, *extra_sources], hdl_toplevel=top, build_dir=bdir, always=True, timescale=_TIMESCALE,
                              build_args=args, log_file=log)
         except (SystemExit, RuntimeError) as e:
             raise ToolFailed(f"{simulator} build of {spec_text} failed ({e}): {log_tail(log)} (log: {log})", log) from None
