@@ -213,9 +213,10 @@ def _other_inputs(port_list: list[dict]) -> dict[str, int]:
 
 def run_cocotb(spec, count: int, simulator: str = "icarus", *, backpressure: float = 0.0, rng_seed: int = 0,
                reseed_at: dict[int, list[int]] | None = None, build_dir=None,
-               stall_limit: int = 100_000) -> CocotbRun:
+               stall_limit: int = 100_000, netlist: tuple[str, str] | None = None) -> CocotbRun:
     """Run the spec's emitted Verilog until ``count`` words have left ``o``; see :func:`collect_cocotb`.
-    The run fails when no word leaves for ``stall_limit`` cycles (a hung block)."""
+    The run fails when no word leaves for ``stall_limit`` cycles (a hung block). ``netlist=(stage,
+    family)`` runs the synthesized or placed-and-routed netlist instead (:mod:`zoforge.sim.netlist`)."""
     _check_simulator(simulator)
     from cocotb_tools.runner import get_runner
 
@@ -231,7 +232,12 @@ def run_cocotb(spec, count: int, simulator: str = "icarus", *, backpressure: flo
     root = pathlib.Path(build_dir) if build_dir is not None else cache_dir("cocotb")
     runner = get_runner(simulator)
     runner.log.setLevel(logging.WARNING)    # it logs every command at INFO
-    bdir, build_seconds = _build(runner, simulator, spec_text, top, verilog, root)
+    extra, args, key = (), (), spec_text
+    if netlist is not None:
+        from .netlist import netlist_verilog
+        verilog, extra, args = netlist_verilog(top, verilog, *netlist)
+        key = f"{spec_text} netlist {netlist}"
+    bdir, build_seconds = _build(runner, simulator, key, top, verilog, root, extra, args)
 
     with tempfile.TemporaryDirectory(prefix="zoforge-cocotb-") as tmp:
         run = pathlib.Path(tmp)

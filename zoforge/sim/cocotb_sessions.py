@@ -64,14 +64,15 @@ def _tools_on_path():
 
 
 def run_session(simulator: str, key: str, top: str, verilog: str, testcase: str, params: dict, *,
-                extra_sources: tuple = (), waves: str | None = None, ticker: Ticker | None = None,
+                extra_sources: tuple = (), extra_args: tuple = (), waves: str | None = None, ticker: Ticker | None = None,
                 expect_bytes: int | None = None) -> bytes:
     with _tools_on_path():
         return _run_session(simulator, key, top, verilog, testcase, params, extra_sources=extra_sources,
-                            waves=waves, ticker=ticker, expect_bytes=expect_bytes)
+                            extra_args=extra_args, waves=waves, ticker=ticker, expect_bytes=expect_bytes)
 
 
-def _run_session(simulator, key, top, verilog, testcase, params, *, extra_sources, waves, ticker, expect_bytes):
+def _run_session(simulator, key, top, verilog, testcase, params, *, extra_sources, extra_args, waves, ticker,
+                 expect_bytes):
     _check_simulator(simulator)
     if waves and simulator != "icarus":
         raise ValueError("waveforms of cocotb runs are written under Icarus (use --simulator icarus or pysim)")
@@ -79,11 +80,11 @@ def _run_session(simulator, key, top, verilog, testcase, params, *, extra_source
     runner = get_runner(simulator)
     runner.log.setLevel(logging.WARNING)
     root = cache_dir("cocotb-sessions")
-    extra, args = tuple(extra_sources), ()
+    extra, args = tuple(extra_sources), tuple(extra_args)
     if simulator == "icarus":
         dump = root / f"{top}-dump.v"
         dump.write_text(_DUMP.format(top=top))
-        extra, args = extra + (dump,), ("-s", _DUMP_TOP)
+        extra, args = extra + (dump,), args + ("-s", _DUMP_TOP)
     if ticker:
         ticker(f"building the {simulator} model (cached)", force=True)
     bdir, _ = _build(runner, simulator, key, top, verilog, root, extra, args)

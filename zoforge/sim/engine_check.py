@@ -105,14 +105,14 @@ def check_engine(spec, simulator: str = "pysim", *, sessions: int = 3, commands:
         from .cocotb_sessions import run_session
         from ..gen.emit import to_verilog
         top = "engine"
-        verilog, extra, key = to_verilog(spec, top)[0], (), f"engine-stream {spec}"
+        verilog, extra, args, key = to_verilog(spec, top)[0], (), (), f"engine-stream {spec}"
         if netlist is not None:
             from .netlist import netlist_verilog
-            verilog, extra = netlist_verilog(top, verilog, *netlist, ticker=ticker)
+            verilog, extra, args = netlist_verilog(top, verilog, *netlist, ticker=ticker)
             key += f" netlist {netlist}"
         params = {"data": b"".join(c for s in cmds for c in s).hex(), "expect": total, "valid_prob": prob,
                   "ready_prob": prob, "rng_seed": seed, "stall_limit": STALL_CYCLES}
-        got = run_session(simulator, key, top, verilog, "stream_session", params, extra_sources=extra,
+        got = run_session(simulator, key, top, verilog, "stream_session", params, extra_sources=extra, extra_args=args,
                           waves=waves, ticker=ticker, expect_bytes=total)
     return SessionCheck(str(spec), _label(simulator, netlist), len(cmds), sum(map(len, cmds)), total, cycles,
                         time.perf_counter() - t0, _compare(cmds, expected, got), waves)
@@ -155,15 +155,15 @@ def check_board(board, spec, link_spec, simulator: str = "pysim", *, sessions: i
         from .board_verilog import board_verilog
         from .cocotb_sessions import run_session
         top, verilog = board_verilog(spec, link_spec, board.clock_hz)
-        extra, key = (), f"board-uart {board.name} {spec} {link_spec}"
+        extra, args, key = (), (), f"board-uart {board.name} {spec} {link_spec}"
         if netlist is not None:
             from .netlist import netlist_verilog
-            verilog, extra = netlist_verilog(top, verilog, *netlist, ticker=ticker)
+            verilog, extra, args = netlist_verilog(top, verilog, *netlist, ticker=ticker)
             key += f" netlist {netlist}"
             simulator = "icarus"
         params = {"frames": [w.hex() for s in wires for w in s], "expect": [len(a) for s in answers for a in s],
                   "divisor": link_spec.divisor, "quiet_cycles": STALL_CYCLES}
-        got = run_session(simulator, key, top, verilog, "uart_session", params, extra_sources=extra,
+        got = run_session(simulator, key, top, verilog, "uart_session", params, extra_sources=extra, extra_args=args,
                           waves=waves, ticker=ticker, expect_bytes=total)
     return SessionCheck(what, _label(simulator, netlist), len(cmds), sum(map(len, cmds)), total, cycles,
                         time.perf_counter() - t0, _compare(wires, answers, got), waves)
