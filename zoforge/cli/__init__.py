@@ -95,25 +95,52 @@ def cmd_golden(args) -> int:
 
 
 def cmd_sim(args) -> int:
+    from .sim import check_options, cmd_sim_sessions, is_session_check, mismatch_waves, simulator_of, stream_kind_check
     from ..sim.compare import describe, mismatches
+    check_options(args)
+    if is_session_check(args):
+        return cmd_sim_sessions(args)
+    if args.sessions is not None or args.commands != SIM_COMMANDS or args.link:
+        raise UsageError("zoforge sim: --sessions, --commands and --link apply to the engine and board tops")
+    stream_kind_check(args.spec)
     spec = _spec(args.spec, args.seed)
+    simulator = simulator_of(args)
+    cycles = 2000 if args.cycles is None else args.cycles
+    backpressure = 0.25 if args.backpressure is None else args.backpressure
+    if args.waves and simulator != "pysim":
+        raise UsageError("zoforge sim: stream waveforms are written by pysim; use --simulator pysim with --waves")
+    netlist = (args.netlist, args.family) if args.netlist else None
+
+    def run(waves=None):
+        if simulator == "pysim":
+            from ..sim.pysim import collect
+            return collect(spec.create(), cycles, backpressure=backpressure, vcd=waves)
+        from ..sim.cocotb_runner import run_cocotb
+        return run_cocotb(spec, cycles, simulator, backpressure=backpressure, netlist=netlist).words
+
     start = time.perf_counter()
-    if args.simulator == "pysim":
-        from ..sim.pysim import collect
-        got = collect(spec.create(), args.cycles, backpressure=args.backpressure)
-    else:
-        from ..sim.cocotb_runner import collect_cocotb
-        got = collect_cocotb(spec, args.cycles, args.simulator, backpressure=args.backpressure)
+    print(f"sim: {cycles} words of {spec} on {simulator}" + (f" ({args.netlist} netlist, {args.family} cells)"
+          if netlist else "") + " ...", file=sys.stderr, flush=True)
+    got = run(args.waves)
     elapsed = time.perf_counter() - start
-    expected = spec.golden(args.cycles)
+    expected = spec.golden(cycles)
     found = mismatches(expected, got)
-    numbers = args.cycles * spec.outputs_per_cycle
+    numbers = cycles * spec.outputs_per_cycle
+    what = simulator if netlist is None else f"the {args.netlist} netlist ({args.family} cells, icarus)"
     if found:
-        print(f"FAIL: {args.simulator} differs from the golden model for {spec}")
+        print(f"FAIL: {what} differs from the golden model for {spec}")
         print(describe(found))
+        waves = args.waves or mismatch_waves(spec.KIND, "pysim")
+        if not args.waves:
+            run_pysim = simulator != "pysim"
+            from ..sim.pysim import collect
+            collect(spec.create(), cycles, backpressure=backpressure, vcd=waves)
+            print(f"  waveform: {waves}" + (" (the RTL in pysim)" if run_pysim else ""))
+        else:
+            print(f"  waveform: {waves}")
         return 1
-    print(f"OK: {args.simulator} equals the golden model on {args.cycles} words ({numbers} numbers) "
-          f"of {spec} [{elapsed:.1f} s]")
+    print(f"OK: {what} equals the golden model on {cycles} words ({numbers} numbers) "
+          f"of {spec} [{elapsed:.1f} s]" + (f"; waveform {args.waves}" if args.waves else ""))
     return 0
 
 
@@ -156,6 +183,7 @@ def cmd_quickstart(args) -> int:
 SPEC_HELP = ("block spec: KIND, KIND:key=value,... or a preset name (see `zoforge list`), "
              "e.g. pezo:reuse=pool,pool=4096,lanes=8,bits=16,scale=norm")
 MAX_COUNT = 100_000_000
+SIM_COMMANDS = 30
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -180,14 +208,34 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", required=True, help="output .npy file")
     s.set_defaults(func=cmd_golden)
 
-    s = sub.add_parser("sim", help="simulate the generated block and compare every output with the golden model")
-    s.add_argument("spec", help=SPEC_HELP)
-    s.add_argument("--cycles", type=integer("cycles", 1, 10_000_000), default=2000,
-                   help="output words (transfers) to compare (default 2000)")
-    s.add_argument("--simulator", choices=("pysim", "icarus", "verilator"), default="pysim")
-    s.add_argument("--backpressure", type=_probability, default=0.25,
-                   help="probability that the consumer stalls in a cycle (default 0.25)")
-    s.add_argument("--seed", type=integer("seed", 1, 2**64 - 1), help="override the spec's seed")
+    s = sub.add_parser("sim", help="simulate a block, the engine or a board top and compare every output "
+                                   "with the golden model",
+                       epilog="examples: zoforge sim pezo --simulator verilator | zoforge sim engine-s "
+                              "--simulator icarus | zoforge sim --board icebreaker --simulator verilator | "
+                              "zoforge sim lfsr --netlist synth --family ice40 | zoforge sim pezo --waves pezo.vcd")
+    s.add_argument("spec", nargs="?", help=SPEC_HELP + "; an engine spec or preset runs command sessions; "
+                                                       "with --board, the engine (default: the board's)")
+    s.add_argument("--board", metavar="NAME", help="the board top of NAME through its UART pins, against the "
+                                                   "golden link and engine (see `zoforge boards`)")
+    s.add_argument("--link", metavar="SPEC", help="with --board: the link spec (default: the board's)")
+    s.add_argument("--cycles", type=integer("cycles", 1, 10_000_000),
+                   help="blocks: output words (transfers) to compare (default 2000)")
+    s.add_argument("--sessions", type=integer("sessions", 1, 1000),
+                   help="engine/board: random command sessions (default 3 for the engine, 1 for a board)")
+    s.add_argument("--commands", type=integer("commands", 1, 10_000), default=SIM_COMMANDS,
+                   help=f"engine/board: random commands per session (default {SIM_COMMANDS})")
+    s.add_argument("--simulator", choices=("pysim", "icarus", "verilator"),
+                   help="Amaranth's simulator (default), or the emitted Verilog in Icarus or Verilator "
+                        "(icarus with --netlist)")
+    s.add_argument("--backpressure", type=_probability,
+                   help="blocks: probability that the consumer stalls in a cycle (default 0.25)")
+    s.add_argument("--seed", type=integer("seed", 1, 2**64 - 1),
+                   help="blocks: override the spec's seed; engine/board: the sessions' random seed (default 1)")
+    s.add_argument("--waves", metavar="FILE.vcd", help="write a waveform (on a mismatch one is written anyway, "
+                                                       "under runs/sim/)")
+    s.add_argument("--netlist", choices=("synth", "pnr"), help="simulate Yosys's post-synthesis or nextpnr's "
+                   "post-place-and-route netlist with the family's cell models (in icarus)")
+    s.add_argument("--family", choices=("ice40", "ecp5"), help="with --netlist: the FPGA family")
     s.set_defaults(func=cmd_sim)
 
     s = sub.add_parser("synth", help="resource counts (LUT/FF/carry/DSP/BRAM) from Yosys")

@@ -61,6 +61,11 @@ def cmd_build(args) -> int:
     fmax = "n/a (no clocked logic)" if report.fmax_mhz is None else f"{report.fmax_mhz:.2f} MHz"
     print(f"OK: {board.name}: {report.bitstream} in {report.seconds:.0f} s; Fmax {fmax} "
           f"(clock {report.clock_mhz:g} MHz); {used}; report {out}/report.md")
+    if args.flash:                       # build and load in one command; no board: one line, exit 1
+        from ..boards.flash import flash_board
+        sys.stdout.write(flash_board(board, str(report.bitstream)))
+        print(f"OK: {report.bitstream} loaded onto {board.name} (configuration memory; `zoforge flash --flash` "
+              f"writes the SPI flash)")
     return 0
 
 
@@ -93,6 +98,8 @@ def add_board_parsers(sub, parser_class) -> None:
     s.add_argument("--link", metavar="SPEC", help="link spec, e.g. link:divisor=12,cmd_bytes=512,rsp_bytes=512 "
                                                   "(default: the board's)")
     s.add_argument("-o", "--output", metavar="DIR", help="output directory (default runs/build/<board>)")
+    s.add_argument("--flash", action="store_true", help="then load the bitstream onto the board with "
+                                                        "openFPGALoader (as `zoforge flash`)")
     s.set_defaults(func=cmd_build)
 
     s = sub.add_parser("flash", help="load a bitstream onto a board with openFPGALoader")

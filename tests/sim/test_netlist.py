@@ -1,0 +1,37 @@
+"""Gate-level checks without hardware: Yosys's post-synthesis netlist of a block, simulated in Icarus
+with YoWASP Yosys's cell models, equals the golden model word for word (iCE40 and ECP5); the CLI runs
+the same with --netlist."""
+
+from __future__ import annotations
+
+import pytest
+
+from zoforge.golden.spec import parse
+from zoforge.sim.cocotb_runner import run_cocotb, simulator_available
+from zoforge.sim.compare import mismatches
+from zoforge.sim.netlist import cell_models, flat_cell_models
+
+from ..host.cli_util import run
+
+pytestmark = pytest.mark.skipif(simulator_available("icarus") is not None, reason=str(simulator_available("icarus")))
+
+
+def test_cell_models_come_from_yowasp():
+    assert cell_models("ice40").name == "cells_sim.v"
+    assert "`include" not in flat_cell_models("ecp5").read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", ["ice40", "ecp5"])
+def test_synthesized_lfsr_equals_golden(family):
+    spec = parse("lfsr:width=32,lanes=4")
+    words = run_cocotb(spec, 300, "icarus", backpressure=0.25, netlist=("synth", family)).words
+    assert not mismatches(spec.golden(300), words)
+    assert mismatches(spec.replace(seed=2).golden(300), words)      # the comparison can fail
+
+
+@pytest.mark.slow
+def test_cli_runs_the_synthesized_pezo_block(capsys):
+    code, out, err = run(capsys, "sim", "pezo", "--cycles", "200", "--netlist", "synth", "--family", "ice40")
+    assert code == 0, err
+    assert out.startswith("OK: the synth netlist (ice40 cells, icarus) equals the golden model on 200 words")
