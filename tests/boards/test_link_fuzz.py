@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zoforge.boards.top import BoardTop
 from zoforge.device.link import FrameLink
 from zoforge.device.transports import FaultyTransport, SimTransport
+from zoforge.gen.board_top import BoardTop
 from zoforge.golden import engine_protocol as P
 from zoforge.golden.engine_sessions import random_session
 from zoforge.golden.link import LinkSpec

@@ -1,4 +1,4 @@
-"""The board-level top: a board's pins around :class:`~zoforge.boards.top.BoardTop`.
+"""The board-level top: a board's pins around :class:`~zoforge.gen.board_top.BoardTop`.
 
 :class:`PlatformTop` requests the board's UART and LEDs from its amaranth-boards platform and wires
 them to the core (``rx``, ``tx``, ``leds``: heartbeat, executed, busy, dropped). The receive pin goes
@@ -67,7 +67,7 @@ class PlatformTop(Elaboratable):
     def _make_core(self):
         if self.core is not None:
             return self.core
-        from .top import BoardTop
+        from ..gen.board_top import BoardTop
         return BoardTop(self.engine_spec, self.link_spec, clock_hz=self.board.clock_hz)
 
     def elaborate(self, platform):

@@ -88,7 +88,7 @@ def link_latency(kind: str, board) -> float:
 
 def sim_transport(board, spec, link_spec):
     """The board top of ``spec`` and ``link_spec`` in Amaranth's simulator, as a transport."""
-    from ..boards.top import BoardTop
+    from ..gen.board_top import BoardTop
     from ..sim.board_sim import BoardSim
     from .transports import SimTransport
     top = BoardTop(spec, link_spec, clock_hz=board.clock_hz)

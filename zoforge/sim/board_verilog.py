@@ -15,7 +15,7 @@ BOARD_TOP = "board_top"
 @functools.cache
 def board_verilog(engine_spec, link_spec, clock_hz: int) -> tuple[str, str]:
     """Ports ``clk``, ``rst``, ``rx``, ``tx``, ``leds`` (once per process per argument set)."""
-    from ..boards.top import BoardTop
+    from ..gen.board_top import BoardTop
     from ..gen.builtin_yosys import convert_verilog
     from ..gen.emit import PortWrapper
     wrapper = PortWrapper(BoardTop(engine_spec, link_spec, clock_hz=clock_hz))

@@ -171,7 +171,7 @@ def check_board(board, spec, link_spec, simulator: str = "pysim", *, sessions: i
 
 def _board_pins(board, spec, link_spec, simulator, wires, answers, waves, ticker):
     if simulator == "pysim":
-        from ..boards.top import BoardTop
+        from ..gen.board_top import BoardTop
         from .board_sim import BoardSim
         pins = BoardSim(BoardTop(spec, link_spec, clock_hz=board.clock_hz), link_spec.divisor, vcd=waves)
     else:

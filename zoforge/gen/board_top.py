@@ -16,10 +16,10 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..gen.engine import Engine
-from ..gen.link import Link
-from ..gen.uart import UartRx, UartTx
 from ..golden.link import LinkSpec
+from .engine import Engine
+from .link import Link
+from .uart import UartRx, UartTx
 
 __all__ = ["BoardTop"]
 

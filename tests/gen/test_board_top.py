@@ -6,7 +6,7 @@ INFO at the iCEBreaker's divisor 12; the LEDs show heartbeat, executed, busy and
 import numpy as np
 import pytest
 
-from zoforge.boards.top import BoardTop
+from zoforge.gen.board_top import BoardTop
 from zoforge.golden import engine_protocol as P
 from zoforge.golden.engine_model import EngineModel
 from zoforge.golden.engine_protocol import Op
