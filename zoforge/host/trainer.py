@@ -25,11 +25,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import atomic
 from ..errors import ToolError
 from .backends import get_backend
 from .blas import using_blas_threads
 from .checkpoint import CheckpointError, load
-from .config import parse_config
+from .config import num_elements, parse_config
+from ..limits import check_memory
 from .data import load_task
 from ..metrics import MetricsLog, read_metrics
 from .model import GPT
@@ -91,6 +93,15 @@ def resolve_tokenizer(spec: str | None, config, folder: pathlib.Path | None):
     return tok
 
 
+def _training_bytes(config, opts) -> int:
+    """A rough lower bound of a step's memory: weights and their copies (gradient and AdamW's two
+    moments, or ZO's perturbation), and the activations of one batch."""
+    C, L, V, T = config.n_embd, config.n_layer, config.padded_vocab_size, opts.seq
+    copies = 4 if opts.optimizer == "adamw" else 2
+    activations = opts.batch * T * (L * (16 * C + 2 * config.n_head * T) + 2 * V)
+    return 4 * (copies * num_elements(config) + activations)
+
+
 @contextmanager
 def _deferred_sigint():
     """While active, a first Ctrl-C only sets a flag (checked between steps); a second one raises."""
@@ -135,6 +146,7 @@ class Trainer:
         if opts.seq > config.block_size:
             raise OptionError(f"--seq={opts.seq} exceeds the model's block_size {config.block_size}; "
                               f"--seq must be in [2, {config.block_size}]")
+        check_memory(_training_bytes(config, opts), f"training {config} with --batch {opts.batch} --seq {opts.seq}")
         self.config = config
         self.tokenizer = resolve_tokenizer(opts.tokenizer, config, folder)
         self.task = load_task(opts.task, opts.data, self.tokenizer, opts.seq, seed=opts.seed,
@@ -190,7 +202,7 @@ class Trainer:
 
     def _run(self) -> RunResult:
         opts, out = self.opts, self.out
-        out.mkdir(parents=True, exist_ok=True)
+        atomic.make_dir(out)
         metrics = MetricsLog(out / "metrics.jsonl", resume_at=self.step if self._resumed else None)
         progress = Progress(opts.steps, self.step, enabled=opts.progress, label=f"{opts.optimizer} ")
         if not self._resumed:
