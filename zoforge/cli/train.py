@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import pathlib
 import sys
 
 from ..errors import shown
@@ -101,10 +102,14 @@ def _add_training(p) -> None:
                    help="evaluate every N steps and at the end, 0 = only at the start and end (default 50)")
     p.add_argument("--checkpoint-interval", type=integer("--checkpoint-interval", 0),
                    help="save every N steps (default 0: at the end and on Ctrl-C)")
+    p.add_argument("--keep", type=integer("--keep", 1, 1000), metavar="K",
+                   help="keep the newest K checkpoints (default 2)")
     p.add_argument("--log-interval", type=integer("--log-interval", 1), help="metrics line every N steps (default 1)")
     p.add_argument("-o", "--out", metavar="RUN", type=path("--out"), help="run directory: metrics.jsonl, loss.png, checkpoints/ "
                                                       "(default runs/train)")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    p.add_argument("--resume-override", action="store_true", help="with --resume: allow options that change the "
+                   "run's trajectory (--lr, --eps ...) to differ from the saved run's")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -176,8 +181,10 @@ def _run_training(args, opts, given) -> int:
             changed = {k: getattr(opts, k) for k in given if k in opts.__dataclass_fields__ and k != "out"}
             if args.no_progress:
                 changed["progress"] = False
-            trainer = Trainer.resume(opts.out, **changed)
+            trainer = Trainer.resume(opts.out, override=args.resume_override, **changed)
         else:
+            if args.resume_override:
+                raise UsageError("--resume-override applies with --resume")
             if opts.init is not None and "model" in given:
                 raise UsageError(f"--model={given['model']!r} and --init both set the model; give one")
             _check_perturb(opts)
@@ -205,14 +212,14 @@ def cmd_train(args) -> int:
 # Options of GPT-2 training that have no meaning for the engine's own small network.
 _NOT_ON_DEVICE = ("init", "tokenizer", "matmul", "threads", "task", "data", "template", "labels", "val_fraction",
                   "seq", "eval_batches", "model", "perturb", "pool_refresh", "lr_schedule", "warmup", "eps",
-                  "queries", "weight_decay", "betas", "grad_clip", "checkpoint_interval")
+                  "queries", "weight_decay", "betas", "grad_clip", "checkpoint_interval", "keep")
 
 
 def _run_on_device(args) -> int:
     from ..device.link import LinkError
     from ..device.connect import DeviceError, open_device
     from ..device.client import EngineError, SpecMismatch
-    from ..device.run import EngineRunOptions, run_engine_training
+    from ..device.run import WEIGHTS, EngineRunOptions, run_engine_training
     UsageError = _usage_errors()[0]
     for option in _NOT_ON_DEVICE:
         if getattr(args, option, None) is not None:
@@ -229,6 +236,10 @@ def _run_on_device(args) -> int:
     opts = EngineRunOptions(**given, progress=not args.no_progress)
     if "out" not in given:
         opts.out = "runs/" + args.device.replace(":", "-").replace("/", "_")
+    weights = pathlib.Path(opts.out) / WEIGHTS
+    if weights.exists() or weights.is_symlink():     # before connecting: a board may take a while
+        raise UsageError(f"{weights} exists (an earlier run's engine weights); not overwritten: choose "
+                         f"another -o or move it away")
     try:
         device = open_device(args.device, engine=args.engine, link=args.link)
     except (DeviceError, SpecMismatch, LinkError) as e:

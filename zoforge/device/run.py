@@ -21,11 +21,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import atomic
+from ..errors import OutputError
+from ..runlock import lock_folder
 from .trainer import ZOConfig, ZOTrainer, make_task
 from ..metrics import MetricsLog
 from ..progress import Progress
 
-__all__ = ["EngineRunOptions", "run_engine_training", "save_weights", "load_weights"]
+__all__ = ["EngineRunOptions", "run_engine_training", "save_weights", "load_weights", "WEIGHTS"]
+
+WEIGHTS = "weights.safetensors"
 
 
 @dataclass
@@ -58,9 +62,17 @@ def load_weights(path) -> tuple[np.ndarray, dict]:
 
 
 def run_engine_training(device, opts: EngineRunOptions) -> dict:
+    """Train; the run folder is locked while it runs, and an earlier run's weights are never replaced."""
+    with lock_folder(opts.out):
+        weights = pathlib.Path(opts.out) / WEIGHTS
+        if weights.exists() or weights.is_symlink():
+            raise OutputError(f"{weights} exists (an earlier run's engine weights); not overwritten")
+        return _run(device, opts)
+
+
+def _run(device, opts: EngineRunOptions) -> dict:
     client = device.client
     out = pathlib.Path(opts.out)
-    out.mkdir(parents=True, exist_ok=True)
     task = make_task(opts.features, opts.classes, train=opts.train_samples, test=opts.eval_samples,
                      seed=opts.seed)
     config = ZOConfig(steps=opts.steps, lr=opts.lr, batch=opts.batch, hidden=list(opts.hidden), seed=opts.seed)
@@ -81,7 +93,7 @@ def run_engine_training(device, opts: EngineRunOptions) -> dict:
         bar.message(f"eval step {at}: loss {train_loss:.4f} accuracy {train_acc:.3f} "
                     f"(test {test_loss:.4f} / {test_acc:.3f})")
 
-    weights = out / "weights.safetensors"
+    weights = out / WEIGHTS
     try:
         evaluate(0)
         for step in range(1, opts.steps + 1):

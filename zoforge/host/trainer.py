@@ -20,6 +20,7 @@ import pathlib
 import signal
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -40,7 +41,9 @@ from .options import RESUMABLE, OptionError, TrainOptions
 from .params import Params
 from .plot import plot_curves
 from ..progress import Progress
-from .runstate import latest_checkpoint, load_checkpoint, save_checkpoint
+from ..runlock import lock_folder
+from .runstate import (MANIFEST, NonFiniteWeights, any_checkpoint, clean_partial, latest_checkpoint,
+                       load_checkpoint, save_checkpoint)
 from .schedule import learning_rate
 from .tokenizer import ByteTokenizer, TokenizerError, load_tokenizer
 
@@ -73,6 +76,9 @@ def load_model(init: str | None, model: str, seed: int):
     newest = latest_checkpoint(path) if path.is_dir() else None
     if newest is not None:
         path = newest
+    if path.is_dir() and (path / MANIFEST).is_file():        # a training checkpoint: verified first
+        config, params, _, _ = load_checkpoint(path, arrays=False)
+        return config, params, path
     config, params = load(path)
     return config, params, path if path.is_dir() else path.parent
 
@@ -102,24 +108,44 @@ def _training_bytes(config, opts) -> int:
     return 4 * (copies * num_elements(config) + activations)
 
 
-@contextmanager
-def _deferred_sigint():
-    """While active, a first Ctrl-C only sets a flag (checked between steps); a second one raises."""
-    flag = {"set": False}
-    if threading.current_thread() is not threading.main_thread():
-        yield flag
-        return
+class _Stop:
+    """Ctrl-C (SIGINT) and SIGTERM while training. A first signal only sets ``requested`` (the loop
+    stops between steps and saves); a second one in the middle of a step stops at once (the weights
+    are mid-update, nothing is saved). During a save every signal is held: a save always finishes."""
 
-    def handler(signum, frame):
-        if flag["set"]:
+    def __init__(self):
+        self.requested = None
+        self.saving = False
+
+    def handler(self, signum, frame):
+        if self.saving:
+            self.requested = self.requested or signum
+            return
+        if self.requested is not None:
             raise KeyboardInterrupt
-        flag["set"] = True
+        self.requested = signum
 
-    previous = signal.signal(signal.SIGINT, handler)
+    @contextmanager
+    def hold(self):
+        self.saving = True
+        try:
+            yield
+        finally:
+            self.saving = False
+
+
+@contextmanager
+def _stop_signals():
+    stop = _Stop()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = {sig: signal.signal(sig, stop.handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield flag
+        yield stop
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class Trainer:
@@ -130,15 +156,30 @@ class Trainer:
         self.out = pathlib.Path(opts.out)
         self.after_step = after_step          # callback(trainer, step) after each completed step (tests)
         self.log = log
+        self._lock = lock_folder(self.out)    # one writer per run folder, until run() ends
+        try:
+            self._setup(opts, _checkpoint)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _setup(self, opts: TrainOptions, _checkpoint) -> None:
+        gone = clean_partial(self.out)
+        if gone:
+            self.log(f"removed {len(gone)} half-written checkpoint folder(s) of an interrupted save: {gone[0]} ...")
         if _checkpoint is None:
-            existing = latest_checkpoint(self.out)
-            if existing is not None:
-                raise OptionError(f"--out={str(self.out)!r} already holds a run (checkpoint {existing.name}); "
+            existing = any_checkpoint(self.out)
+            if existing:
+                raise OptionError(f"--out={str(self.out)!r} already holds a run (checkpoints/{existing[-1]}); "
                                   "pass --resume to continue it or choose another --out")
             config, params, folder = load_model(opts.init, opts.model, opts.seed)
             self.step, state, arrays = 0, None, {}
+            self.run_id = uuid.uuid4().hex
         else:
+            if latest_checkpoint(self.out) != _checkpoint:
+                raise OptionError(f"--out={str(self.out)!r}: the newest checkpoint changed while resuming; try again")
             folder, (config, params, state, arrays) = _checkpoint, load_checkpoint(_checkpoint)
+            self.run_id = state["run"]
             self.step = int(state["step"])
             if opts.init is not None and opts.tokenizer is None:       # BPE files live with the original model
                 init = pathlib.Path(opts.init)
@@ -175,8 +216,10 @@ class Trainer:
         self._resumed = state is not None
 
     @classmethod
-    def resume(cls, out: str | os.PathLike, *, after_step=None, log=print, **changes) -> "Trainer":
-        """Continue the run saved in ``out``; ``changes`` may only touch :data:`RESUMABLE` options."""
+    def resume(cls, out: str | os.PathLike, *, after_step=None, log=print, override: bool = False,
+               **changes) -> "Trainer":
+        """Continue the run saved in ``out``; ``changes`` may only touch :data:`RESUMABLE` options, others
+        too with ``override`` (``--resume-override``; the optimizer never: its state is in the checkpoint)."""
         folder = latest_checkpoint(out)
         if folder is None:
             raise OptionError(f"--out={str(out)!r} has no checkpoint to --resume from")
@@ -184,10 +227,14 @@ class Trainer:
         opts = TrainOptions.from_dict(state["options"])
         for key, value in changes.items():
             if getattr(opts, key) != value:
+                option = "--" + key.replace("_", "-")
+                if key not in RESUMABLE and (not override or key == "optimizer"):
+                    how = "" if key == "optimizer" else " (or pass --resume-override to change it anyway)"
+                    raise OptionError(f"{option}={value!r} differs from the saved run's {getattr(opts, key)!r}; "
+                                      f"on --resume only {', '.join('--' + k.replace('_', '-') for k in sorted(RESUMABLE))} "
+                                      f"may change{how}")
                 if key not in RESUMABLE:
-                    raise OptionError(f"--{key.replace('_', '-')}={value!r} differs from the saved run's "
-                                      f"{getattr(opts, key)!r}; on --resume only "
-                                      f"{', '.join('--' + k.replace('_', '-') for k in sorted(RESUMABLE))} may change")
+                    log(f"resume: {option} changed from {getattr(opts, key)!r} to {value!r} (--resume-override)")
                 setattr(opts, key, value)
         opts.out = str(out)
         return cls(opts, _checkpoint=folder, after_step=after_step, log=log)
@@ -199,6 +246,7 @@ class Trainer:
                 return self._run()
         finally:
             self.workers.close()                   # a trainer runs once; its threads go with it
+            self._lock.release()
 
     def _run(self) -> RunResult:
         opts, out = self.opts, self.out
@@ -212,10 +260,11 @@ class Trainer:
             self._evaluate(metrics, progress)
         t_start, last_loss, tokens = time.perf_counter(), math.nan, 0
         consistent = True
-        try:
-            with _deferred_sigint() as sigint:
+        with _stop_signals() as stop:
+            try:
                 while self.step < opts.steps:
-                    if sigint["set"]:
+                    if stop.requested is not None:
+                        stop.saving = True                  # from here on the save below always finishes
                         raise KeyboardInterrupt
                     step = self.step
                     batch = self.task.batch(step, opts.batch)
@@ -237,27 +286,34 @@ class Trainer:
                         self._evaluate(metrics, progress)
                     if self.step == opts.steps or (opts.checkpoint_interval and
                                                    self.step % opts.checkpoint_interval == 0):
-                        self._save()
+                        with stop.hold():
+                            self._save()
                     if self.after_step is not None:
                         self.after_step(self, self.step)
-        except KeyboardInterrupt:
-            progress.close()
-            metrics.close()
-            if consistent:
-                if self.checkpoint is None or not self.checkpoint.name.endswith(f"{self.step:08d}"):
-                    self._save()
-                self.log(f"interrupted after step {self.step}: saved {self.checkpoint}; continue with "
-                         f"zoforge train --out {out} --resume")
-            else:
-                self.log(f"interrupted inside step {self.step + 1}: weights were mid-update, kept "
-                         f"{self.checkpoint or 'no checkpoint'}")
-            raise
-        except (NonFiniteLoss, ArithmeticError) as e:
-            progress.close()
-            metrics.write(kind="stop", step=self.step + 1, reason=str(e))
-            metrics.close()
-            kept = f"kept {self.checkpoint} (step {self._checkpoint_step()})" if self.checkpoint else "no checkpoint was saved"
-            raise TrainingError(f"stopped at step {self.step + 1}: {e}; {kept}; try a lower --lr") from None
+            except KeyboardInterrupt:
+                with stop.hold():
+                    progress.close()
+                    metrics.close()
+                    if consistent:
+                        if self.checkpoint is None or not self.checkpoint.name.endswith(f"{self.step:08d}"):
+                            try:
+                                self._save()
+                            except NonFiniteWeights as e:
+                                self.log(f"interrupted after step {self.step}: {e}; kept {self.checkpoint}")
+                                raise KeyboardInterrupt from None
+                        self.log(f"interrupted after step {self.step}: saved {self.checkpoint}; continue with "
+                                 f"zoforge train --out {out} --resume")
+                    else:
+                        self.log(f"interrupted inside step {self.step + 1}: weights were mid-update, kept "
+                                 f"{self.checkpoint or 'no checkpoint'}")
+                raise
+            except (NonFiniteLoss, ArithmeticError, NonFiniteWeights) as e:
+                progress.close()
+                metrics.write(kind="stop", step=self.step + 1, reason=str(e))
+                metrics.close()
+                kept = (f"kept {self.checkpoint} (step {self._checkpoint_step()})" if self.checkpoint
+                        else "no checkpoint was saved")
+                raise TrainingError(f"stopped at step {self.step + 1}: {e}; {kept}; try a lower --lr") from None
         progress.close()
         metrics.close()
         self.plot()
@@ -295,7 +351,7 @@ class Trainer:
 
     def _state(self) -> dict:
         opt = self.optimizer
-        state = {"step": self.step, "options": self.opts.to_dict(), "optimizer": {"name": opt.name, **opt.state_dict()},
+        state = {"run": self.run_id, "step": self.step, "options": self.opts.to_dict(), "optimizer": {"name": opt.name, **opt.state_dict()},
                  "data": {"batches_seen": self.step, "batch_seed": self.opts.seed},
                  "numpy": np.__version__}
         src = getattr(opt, "source", None)
@@ -310,7 +366,7 @@ class Trainer:
 
     def _save(self) -> None:
         self.checkpoint = save_checkpoint(self.out, self.step, self.config, self.model.params, self._state(),
-                                          self.optimizer.arrays())
+                                          self.optimizer.arrays(), keep=self.opts.keep)
 
     def _checkpoint_step(self) -> int:
         return int(self.checkpoint.name.split("-")[-1]) if self.checkpoint else 0
