@@ -8,8 +8,9 @@ machine, same thread count for BLAS).
 
 Failures. A NaN/inf loss (or gradient) stops the run without saving: the last good checkpoint stays in
 charge and :class:`TrainingError` says why in one line. Ctrl-C between steps saves a checkpoint of the
-last completed step and raises KeyboardInterrupt; a first Ctrl-C in the middle of a step is held until
-the step ends (the weights are perturbed during a ZO step), a second one stops at once without saving.
+last completed step and raises KeyboardInterrupt; SIGTERM does the same. A Ctrl-C in the middle of a step
+is held until the step ends (the weights are perturbed during a ZO step); a third one stops at once
+without saving. A save, once started, always finishes (signals wait for it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import math
 import os
 import pathlib
 import signal
+import sys
 import threading
 import time
 import uuid
@@ -109,21 +111,26 @@ def _training_bytes(config, opts) -> int:
 
 
 class _Stop:
-    """Ctrl-C (SIGINT) and SIGTERM while training. A first signal only sets ``requested`` (the loop
-    stops between steps and saves); a second one in the middle of a step stops at once (the weights
-    are mid-update, nothing is saved). During a save every signal is held: a save always finishes."""
+    """Ctrl-C (SIGINT) and SIGTERM while training. A first signal only sets ``requested``: the loop
+    stops after the current step and saves; a second one says so again; a third one in the middle of a
+    step stops at once (the weights are mid-update, nothing is saved, the last checkpoint stays). During
+    a save every signal is held: a save always finishes."""
 
     def __init__(self):
         self.requested = None
+        self.count = 0
         self.saving = False
 
     def handler(self, signum, frame):
+        self.count += 1
         if self.saving:
             self.requested = self.requested or signum
-            return
-        if self.requested is not None:
+        elif self.requested is None:
+            self.requested = signum
+        elif self.count == 2:
+            sys.stderr.write("\nstopping after this step and saving; interrupt once more to stop without saving\n")
+        else:
             raise KeyboardInterrupt
-        self.requested = signum
 
     @contextmanager
     def hold(self):
