@@ -19,7 +19,8 @@ import benchlib  # noqa: E402
 
 from zoforge.boards.registry import get_board  # noqa: E402
 from zoforge.device.connect import open_device  # noqa: E402
-from zoforge.device.run import EngineRunOptions, load_weights, run_engine_training  # noqa: E402
+from zoforge.device.options import DeviceTrainOptions  # noqa: E402
+from zoforge.device.run import load_weights, run_engine_training  # noqa: E402
 
 OUT = pathlib.Path(__file__).with_name("results") / "board_sim_speed.md"
 BOARD = get_board("icebreaker")
@@ -32,7 +33,7 @@ def train(device_name, steps, out, link=None):
     sim = getattr(device.link, "transport", None)
     sim = getattr(sim, "sim", None)
     cycles0 = sim.cycles if sim else 0
-    opts = EngineRunOptions(steps=steps, batch=16, eval_interval=steps, out=str(out), progress=False)
+    opts = DeviceTrainOptions(steps=steps, batch=16, eval_interval=steps, out=str(out), progress=False)
     t0 = time.perf_counter()
     result = run_engine_training(device, opts)
     wall = time.perf_counter() - t0

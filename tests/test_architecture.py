@@ -17,7 +17,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "zoforge"
 #: Lower numbers are lower layers; a package may import only its own layer's peers below it or
 #: lower layers. Top-level helper modules (errors, atomic, tools, metrics, progress) sit below all.
 LAYERS = {
-    "errors": 0, "atomic": 0, "tools": 0, "metrics": 0, "progress": 0,
+    "errors": 0, "atomic": 0, "tools": 0, "metrics": 0, "progress": 0, "limits": 0, "runlock": 0,
     "golden": 1,
     "gen": 2, "npu": 2,
     "sim": 3, "synth": 3,

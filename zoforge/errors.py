@@ -1,6 +1,9 @@
-"""Errors the CLI turns into one clear line."""
+"""Errors the CLI turns into one clear line, and how an error line shows a user's input."""
 
-__all__ = ["ToolError", "UsageError"]
+__all__ = ["ToolError", "UsageError", "OutputError", "shown", "MAX_SHOWN"]
+
+#: Characters of a user's input an error line echoes; the rest is elided with its length.
+MAX_SHOWN = 200
 
 
 class ToolError(RuntimeError):
@@ -10,3 +13,16 @@ class ToolError(RuntimeError):
 
 class UsageError(Exception):
     """Bad command-line input; printed as one line, exit status 2."""
+
+
+class OutputError(UsageError):
+    """An output path cannot be written safely (a directory, a device node, a symlink, a file where a
+    folder is needed); nothing was written."""
+
+
+def shown(value, limit: int = MAX_SHOWN) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, so an error line stays one short line."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 40]}...{text[-20:]} ({len(str(value))} characters)"

@@ -12,7 +12,7 @@ import time
 from .. import atomic
 from ..errors import ToolError, UsageError
 from ..golden.spec import SpecError
-from .values import integer
+from .values import identifier, integer, path
 
 EXIT_BAD_INPUT = 2
 
@@ -84,7 +84,11 @@ def cmd_gen(args) -> int:
 
 def cmd_golden(args) -> int:
     import numpy as np
+    from ..limits import check_memory
     spec = _spec(args.spec, args.seed)
+    atomic.check_target(args.output)
+    # the words (int64), the .npy image and its copy: refused before allocating if they cannot fit
+    check_memory(3 * 8 * args.count * spec.outputs_per_cycle, f"golden --count {args.count} of {spec}")
     words = spec.golden(args.count)
     buf = io.BytesIO()
     np.save(buf, words)
@@ -164,7 +168,9 @@ def cmd_synth(args) -> int:
 
 def cmd_quality(args) -> int:
     from ..golden.stats import quality
+    from ..limits import check_memory
     spec = _spec(args.spec, args.seed)
+    check_memory(4 * 8 * args.count, f"quality --count {args.count}")   # words, floats and the statistics' copies
     values = spec.out_format.to_float(spec.golden(-(-args.count // spec.outputs_per_cycle))).ravel()
     q = quality(values)
     print(f"{spec}: {len(values)} samples")
@@ -196,8 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("gen", help="generate Verilog and manifest.json for a block")
     s.add_argument("spec", help=SPEC_HELP)
-    s.add_argument("-o", "--output", required=True, help="output directory")
-    s.add_argument("--name", help="Verilog module and file name (default: the spec's kind)")
+    s.add_argument("-o", "--output", required=True, type=path("--output"), help="output directory")
+    s.add_argument("--name", type=identifier("--name"),
+                   help="Verilog module and file name: letters, digits, '_' (default: the spec's kind)")
     s.add_argument("--seed", type=integer("seed", 1, 2**64 - 1), help="override the spec's seed")
     s.set_defaults(func=cmd_gen)
 
@@ -205,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("spec", help=SPEC_HELP)
     s.add_argument("--count", required=True, type=integer("count", 1, MAX_COUNT), help="cycles (rows) to dump")
     s.add_argument("--seed", type=integer("seed", 1, 2**64 - 1), help="override the spec's seed")
-    s.add_argument("-o", "--output", required=True, help="output .npy file")
+    s.add_argument("-o", "--output", required=True, type=path("--output"), help="output .npy file")
     s.set_defaults(func=cmd_golden)
 
     s = sub.add_parser("sim", help="simulate a block, the engine or a board top and compare every output "
@@ -261,9 +268,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_sweep_parser(sub, _Parser)
 
     s = sub.add_parser("quickstart", help="the main job on an embedded default (what `make run` does)")
-    s.add_argument("-o", "--output", default="runs/quickstart", help="output directory (default runs/quickstart)")
+    s.add_argument("-o", "--output", default="runs/quickstart", type=path("--output"),
+                   help="output directory (default runs/quickstart)")
     s.set_defaults(func=cmd_quickstart)
     return p
+
+
+MAX_LINE = 500
+
+
+def _line(message) -> str:
+    """One line of at most MAX_LINE characters (inputs are already cut where they are echoed)."""
+    text = " ".join(str(message).split()).encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= MAX_LINE else f"{text[:MAX_LINE - 60]} ... {text[-50:]}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -273,13 +290,23 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError("zoforge synth: --fmax is available for ice40 and ecp5 (no open xc7 place-and-route)")
         return args.func(args)
     except (UsageError, SpecError) as e:
-        print(f"zoforge: error: {e}", file=sys.stderr)
+        print(f"zoforge: error: {_line(e)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("zoforge: interrupted", file=sys.stderr)
         return 130
     except ToolError as e:
-        print(f"zoforge: error: {e}", file=sys.stderr)
+        print(f"zoforge: error: {_line(e)}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("zoforge: error: out of memory (the job did not fit; try a smaller size)", file=sys.stderr)
+        return 1
+    except OSError as e:                     # the system refused (disk full, permission ...): not a bug
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"zoforge: error: {_line(f'{e.strerror or e}{where}')}", file=sys.stderr)
+        return 1
+    except Exception as e:                   # a bug: still one line, and marked so tests can find it
+        print(f"zoforge: internal error: {type(e).__name__}: {_line(e)} (please report it)", file=sys.stderr)
         return 1
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 
+from .values import path
+
 __all__ = ["add_board_parsers"]
 
 
@@ -97,7 +99,8 @@ def add_board_parsers(sub, parser_class) -> None:
                    help="engine spec or preset (default: the board's, see `zoforge boards`)")
     s.add_argument("--link", metavar="SPEC", help="link spec, e.g. link:divisor=12,cmd_bytes=512,rsp_bytes=512 "
                                                   "(default: the board's)")
-    s.add_argument("-o", "--output", metavar="DIR", help="output directory (default runs/build/<board>)")
+    s.add_argument("-o", "--output", metavar="DIR", type=path("--output"),
+                   help="output directory (default runs/build/<board>)")
     s.add_argument("--flash", action="store_true", help="then load the bitstream onto the board with "
                                                         "openFPGALoader (as `zoforge flash`)")
     s.set_defaults(func=cmd_build)

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from .values import integer
+from .values import integer, path
 
 SPEC_HELP = "GEMM spec: gemm, gemm:key=value,... or a preset (npu1-gpt2, npu2-gpt2, npu1-i16)"
 SHAPES_HELP = "shapes served: MxKxN[,MxKxN...] or gpt2[:BT] (GPT-2 124M's matmuls, default B*T 256)"
@@ -121,7 +121,8 @@ def add_npu_parser(subparsers, parser_class) -> None:
     s = sub.add_parser("build", help="lower to IRON/MLIR; with aiecc.py: final.xclbin + insts per shape")
     s.add_argument("spec", help=SPEC_HELP)
     s.add_argument("--shapes", default="gpt2", help=SHAPES_HELP + " (default gpt2)")
-    s.add_argument("-o", "--output", default="runs/npu", help="output directory (default runs/npu)")
+    s.add_argument("-o", "--output", default="runs/npu", type=path("--output"),
+                   help="output directory (default runs/npu)")
     s.add_argument("--mlir-only", action="store_true", help="write the MLIR, do not run aiecc.py")
     s.set_defaults(func=cmd_build)
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import pathlib
 import sys
 
-from .values import integer, number
+from ..errors import shown
+from .values import integer, number, path, text
 
 __all__ = ["add_host_parsers"]
 
@@ -23,21 +25,21 @@ _LR_DEFAULT = {"adamw": 1e-4, "mezo": 1e-6, "pezo": 1e-6}
 
 
 
-def _labels(text: str) -> list[str]:
-    words = text.split("|")
+def _labels(value: str) -> list[str]:
+    words = text("--labels")(value).split("|")
     if len(words) < 2 or any(not w for w in words):
-        raise argparse.ArgumentTypeError(f"--labels={text!r} must be two or more non-empty label words separated "
+        raise argparse.ArgumentTypeError(f"--labels={shown(value)} must be two or more non-empty label words separated "
                                          "by '|', e.g. ' terrible| great' (label 0, label 1, ...)")
     return words
 
 
-def _betas(text: str) -> list[float]:
+def _betas(value: str) -> list[float]:
     try:
-        values = [float(v) for v in text.split(",")]
+        values = [float(v) for v in value.split(",")]
     except ValueError:
         values = []
     if len(values) != 2 or not all(0 <= v < 1 for v in values):
-        raise argparse.ArgumentTypeError(f"--betas={text!r} must be two numbers in [0, 1) separated by a comma, "
+        raise argparse.ArgumentTypeError(f"--betas={shown(value)} must be two numbers in [0, 1) separated by a comma, "
                                          "e.g. 0.9,0.95")
     return values
 
@@ -45,9 +47,9 @@ def _betas(text: str) -> list[float]:
 # ---- shared option groups -------------------------------------------------------------------------
 
 def _add_model(p, *, required_init: bool = False) -> None:
-    p.add_argument("--init", required=required_init, metavar="CHECKPOINT",
+    p.add_argument("--init", required=required_init, metavar="CHECKPOINT", type=path("--init"),
                    help="Hugging Face GPT-2 directory, llm.c .bin, or a run directory (its newest checkpoint)")
-    p.add_argument("--tokenizer", metavar="bytes|FOLDER",
+    p.add_argument("--tokenizer", metavar="bytes|FOLDER", type=path("--tokenizer"),
                    help="'bytes' or a folder with encoder.json + vocab.bpe (default: bytes for 257-token "
                         "models, else the BPE files next to --init)")
     p.add_argument("--matmul", choices=("cpu", "npu-emu", "npu"), help="matmul backend (default cpu)")
@@ -59,9 +61,9 @@ def _add_data(p) -> None:
     from ..host.data import TASKS
     p.add_argument("--task", choices=TASKS, help="lm: plain text; sst2: sentence<TAB>label TSV; synthetic: "
                                                  "a generated sentiment task (no --data)")
-    p.add_argument("--data", metavar="PATH", help="text file or directory (lm); .tsv file or directory with "
+    p.add_argument("--data", metavar="PATH", type=path("--data"), help="text file or directory (lm); .tsv file or directory with "
                                                   "train.tsv and dev.tsv (sst2)")
-    p.add_argument("--template", help="classification prompt with {sentence} (sst2 default: MeZO's "
+    p.add_argument("--template", type=text("--template"), help="classification prompt with {sentence} (sst2 default: MeZO's "
                                       "'{sentence} It was')")
     p.add_argument("--labels", type=_labels, help="classification label words separated by '|' (sst2 default: "
                                                   "' terrible| great')")
@@ -100,10 +102,14 @@ def _add_training(p) -> None:
                    help="evaluate every N steps and at the end, 0 = only at the start and end (default 50)")
     p.add_argument("--checkpoint-interval", type=integer("--checkpoint-interval", 0),
                    help="save every N steps (default 0: at the end and on Ctrl-C)")
+    p.add_argument("--keep", type=integer("--keep", 1, 1000), metavar="K",
+                   help="keep the newest K checkpoints (default 2)")
     p.add_argument("--log-interval", type=integer("--log-interval", 1), help="metrics line every N steps (default 1)")
-    p.add_argument("-o", "--out", metavar="RUN", help="run directory: metrics.jsonl, loss.png, checkpoints/ "
+    p.add_argument("-o", "--out", metavar="RUN", type=path("--out"), help="run directory: metrics.jsonl, loss.png, checkpoints/ "
                                                       "(default runs/train)")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    p.add_argument("--resume-override", action="store_true", help="with --resume: allow options that change the "
+                   "run's trajectory (--lr, --eps ...) to differ from the saved run's")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -182,8 +188,10 @@ def _run_training(args, opts, given) -> int:
             changed = {k: getattr(opts, k) for k in given if k in opts.__dataclass_fields__ and k != "out"}
             if args.no_progress:
                 changed["progress"] = False
-            trainer = Trainer.resume(opts.out, **changed)
+            trainer = Trainer.resume(opts.out, override=args.resume_override, **changed)
         else:
+            if args.resume_override:
+                raise UsageError("--resume-override applies with --resume")
             if opts.init is not None and "model" in given:
                 raise UsageError(f"--model={given['model']!r} and --init both set the model; give one")
             _check_perturb(opts)
@@ -211,7 +219,7 @@ def cmd_train(args) -> int:
 # Options of GPT-2 training that have no meaning for the engine's own small network.
 _NOT_ON_DEVICE = ("init", "tokenizer", "matmul", "threads", "task", "data", "template", "labels", "val_fraction",
                   "seq", "eval_batches", "model", "perturb", "pool_refresh", "lr_schedule", "warmup", "eps",
-                  "queries", "weight_decay", "betas", "grad_clip", "checkpoint_interval")
+                  "queries", "weight_decay", "betas", "grad_clip", "checkpoint_interval", "keep")
 
 
 def _run_on_device(args) -> int:
@@ -219,7 +227,7 @@ def _run_on_device(args) -> int:
     from ..device.connect import DeviceError, open_device
     from ..device.client import EngineError, SpecMismatch
     from ..device.options import DeviceTrainOptions
-    from ..device.run import run_engine_training
+    from ..device.run import WEIGHTS, run_engine_training
     UsageError = _usage_errors()[0]
     for option in _NOT_ON_DEVICE:
         if getattr(args, option, None) is not None:
@@ -236,6 +244,10 @@ def _run_on_device(args) -> int:
     opts = DeviceTrainOptions(**given, progress=not args.no_progress)
     if "out" not in given:
         opts.out = "runs/" + args.device.replace(":", "-").replace("/", "_")
+    weights = pathlib.Path(opts.out) / WEIGHTS
+    if weights.exists() or weights.is_symlink():     # before connecting: a board may take a while
+        raise UsageError(f"{weights} exists (an earlier run's engine weights); not overwritten: choose "
+                         f"another -o or move it away")
     try:
         device = open_device(args.device, engine=args.engine, link=args.link)
     except (DeviceError, SpecMismatch, LinkError) as e:
@@ -352,7 +364,7 @@ def add_host_parsers(sub, parser_class) -> None:
 
     s = sub.add_parser("sample", help="generate text from a checkpoint (temperature, top-k)")
     _add_model(s, required_init=True)
-    s.add_argument("--prompt", default="", help="text to continue (default: start of a document)")
+    s.add_argument("--prompt", default="", type=text("--prompt"), help="text to continue (default: start of a document)")
     s.add_argument("--tokens", type=integer("--tokens", 1, 1 << 20), default=200, help="new tokens (default 200)")
     s.add_argument("--temperature", type=number("--temperature", 0.0, lo_open=False), default=0.8,
                    help="0 = greedy (default 0.8)")

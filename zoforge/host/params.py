@@ -25,6 +25,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..limits import check_memory
 from .config import NAMES, GPTConfig, num_elements, shapes
 
 __all__ = ["Params", "NAMES", "shapes", "num_elements", "decays"]
@@ -50,6 +51,7 @@ class Params:
     def __init__(self, config: GPTConfig, data: np.ndarray | None = None):
         n = num_elements(config)
         if data is None:
+            check_memory(4 * n, f"the model {config} ({n:,} numbers)")
             data = np.zeros(n, dtype=np.float32)
         if data.dtype != np.float32 or data.ndim != 1 or data.shape[0] != n or not data.flags.c_contiguous:
             raise ValueError(f"params: data must be a contiguous 1-D float32 array of {n} elements for "

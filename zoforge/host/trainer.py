@@ -8,8 +8,9 @@ machine, same thread count for BLAS).
 
 Failures. A NaN/inf loss (or gradient) stops the run without saving: the last good checkpoint stays in
 charge and :class:`TrainingError` says why in one line. Ctrl-C between steps saves a checkpoint of the
-last completed step and raises KeyboardInterrupt; a first Ctrl-C in the middle of a step is held until
-the step ends (the weights are perturbed during a ZO step), a second one stops at once without saving.
+last completed step and raises KeyboardInterrupt; SIGTERM does the same. A Ctrl-C in the middle of a step
+is held until the step ends (the weights are perturbed during a ZO step); a third one stops at once
+without saving. A save, once started, always finishes (signals wait for it).
 """
 
 from __future__ import annotations
@@ -18,18 +19,22 @@ import math
 import os
 import pathlib
 import signal
+import sys
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import atomic
 from ..errors import ToolError
 from .backends import get_backend
 from .blas import using_blas_threads
 from .checkpoint import CheckpointError, load
-from .config import parse_config
+from .config import num_elements, parse_config
+from ..limits import check_memory
 from .data import load_task
 from ..metrics import MetricsLog, read_metrics
 from .model import GPT
@@ -38,7 +43,9 @@ from .options import RESUMABLE, OptionError, TrainOptions
 from .params import Params
 from .plot import plot_curves
 from ..progress import Progress
-from .runstate import latest_checkpoint, load_checkpoint, save_checkpoint
+from ..runlock import lock_folder
+from .runstate import (MANIFEST, NonFiniteWeights, any_checkpoint, clean_partial, latest_checkpoint,
+                       load_checkpoint, save_checkpoint)
 from .schedule import learning_rate
 from .tokenizer import ByteTokenizer, TokenizerError, load_tokenizer
 
@@ -71,6 +78,9 @@ def load_model(init: str | None, model: str, seed: int):
     newest = latest_checkpoint(path) if path.is_dir() else None
     if newest is not None:
         path = newest
+    if path.is_dir() and (path / MANIFEST).is_file():        # a training checkpoint: verified first
+        config, params, _, _ = load_checkpoint(path, arrays=False)
+        return config, params, path
     config, params = load(path)
     return config, params, path if path.is_dir() else path.parent
 
@@ -91,24 +101,58 @@ def resolve_tokenizer(spec: str | None, config, folder: pathlib.Path | None):
     return tok
 
 
-@contextmanager
-def _deferred_sigint():
-    """While active, a first Ctrl-C only sets a flag (checked between steps); a second one raises."""
-    flag = {"set": False}
-    if threading.current_thread() is not threading.main_thread():
-        yield flag
-        return
+def _training_bytes(config, opts) -> int:
+    """A rough lower bound of a step's memory: weights and their copies (gradient and AdamW's two
+    moments, or ZO's perturbation), and the activations of one batch."""
+    C, L, V, T = config.n_embd, config.n_layer, config.padded_vocab_size, opts.seq
+    copies = 4 if opts.optimizer == "adamw" else 2
+    activations = opts.batch * T * (L * (16 * C + 2 * config.n_head * T) + 2 * V)
+    return 4 * (copies * num_elements(config) + activations)
 
-    def handler(signum, frame):
-        if flag["set"]:
+
+class _Stop:
+    """Ctrl-C (SIGINT) and SIGTERM while training. A first signal only sets ``requested``: the loop
+    stops after the current step and saves; a second one says so again; a third one in the middle of a
+    step stops at once (the weights are mid-update, nothing is saved, the last checkpoint stays). During
+    a save every signal is held: a save always finishes."""
+
+    def __init__(self):
+        self.requested = None
+        self.count = 0
+        self.saving = False
+
+    def handler(self, signum, frame):
+        self.count += 1
+        if self.saving:
+            self.requested = self.requested or signum
+        elif self.requested is None:
+            self.requested = signum
+        elif self.count == 2:
+            sys.stderr.write("\nstopping after this step and saving; interrupt once more to stop without saving\n")
+        else:
             raise KeyboardInterrupt
-        flag["set"] = True
 
-    previous = signal.signal(signal.SIGINT, handler)
+    @contextmanager
+    def hold(self):
+        self.saving = True
+        try:
+            yield
+        finally:
+            self.saving = False
+
+
+@contextmanager
+def _stop_signals():
+    stop = _Stop()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = {sig: signal.signal(sig, stop.handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield flag
+        yield stop
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class Trainer:
@@ -119,15 +163,30 @@ class Trainer:
         self.out = pathlib.Path(opts.out)
         self.after_step = after_step          # callback(trainer, step) after each completed step (tests)
         self.log = log
+        self._lock = lock_folder(self.out)    # one writer per run folder, until run() ends
+        try:
+            self._setup(opts, _checkpoint)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _setup(self, opts: TrainOptions, _checkpoint) -> None:
+        gone = clean_partial(self.out)
+        if gone:
+            self.log(f"removed {len(gone)} half-written checkpoint folder(s) of an interrupted save: {gone[0]} ...")
         if _checkpoint is None:
-            existing = latest_checkpoint(self.out)
-            if existing is not None:
-                raise OptionError(f"--out={str(self.out)!r} already holds a run (checkpoint {existing.name}); "
+            existing = any_checkpoint(self.out)
+            if existing:
+                raise OptionError(f"--out={str(self.out)!r} already holds a run (checkpoints/{existing[-1]}); "
                                   "pass --resume to continue it or choose another --out")
             config, params, folder = load_model(opts.init, opts.model, opts.seed)
             self.step, state, arrays = 0, None, {}
+            self.run_id = uuid.uuid4().hex
         else:
+            if latest_checkpoint(self.out) != _checkpoint:
+                raise OptionError(f"--out={str(self.out)!r}: the newest checkpoint changed while resuming; try again")
             folder, (config, params, state, arrays) = _checkpoint, load_checkpoint(_checkpoint)
+            self.run_id = state["run"]
             self.step = int(state["step"])
             if opts.init is not None and opts.tokenizer is None:       # BPE files live with the original model
                 init = pathlib.Path(opts.init)
@@ -135,6 +194,7 @@ class Trainer:
         if opts.seq > config.block_size:
             raise OptionError(f"--seq={opts.seq} exceeds the model's block_size {config.block_size}; "
                               f"--seq must be in [2, {config.block_size}]")
+        check_memory(_training_bytes(config, opts), f"training {config} with --batch {opts.batch} --seq {opts.seq}")
         self.config = config
         self.tokenizer = resolve_tokenizer(opts.tokenizer, config, folder)
         self.task = load_task(opts.task, opts.data, self.tokenizer, opts.seq, seed=opts.seed,
@@ -160,8 +220,10 @@ class Trainer:
         self._resumed = state is not None
 
     @classmethod
-    def resume(cls, out: str | os.PathLike, *, after_step=None, log=print, **changes) -> "Trainer":
-        """Continue the run saved in ``out``; ``changes`` may only touch :data:`RESUMABLE` options."""
+    def resume(cls, out: str | os.PathLike, *, after_step=None, log=print, override: bool = False,
+               **changes) -> "Trainer":
+        """Continue the run saved in ``out``; ``changes`` may only touch :data:`RESUMABLE` options, others
+        too with ``override`` (``--resume-override``; the optimizer never: its state is in the checkpoint)."""
         folder = latest_checkpoint(out)
         if folder is None:
             raise OptionError(f"--out={str(out)!r} has no checkpoint to --resume from")
@@ -169,10 +231,14 @@ class Trainer:
         opts = TrainOptions.from_dict(state["options"])
         for key, value in changes.items():
             if getattr(opts, key) != value:
+                option = "--" + key.replace("_", "-")
+                if key not in RESUMABLE and (not override or key == "optimizer"):
+                    how = "" if key == "optimizer" else " (or pass --resume-override to change it anyway)"
+                    raise OptionError(f"{option}={value!r} differs from the saved run's {getattr(opts, key)!r}; "
+                                      f"on --resume only {', '.join('--' + k.replace('_', '-') for k in sorted(RESUMABLE))} "
+                                      f"may change{how}")
                 if key not in RESUMABLE:
-                    raise OptionError(f"--{key.replace('_', '-')}={value!r} differs from the saved run's "
-                                      f"{getattr(opts, key)!r}; on --resume only "
-                                      f"{', '.join('--' + k.replace('_', '-') for k in sorted(RESUMABLE))} may change")
+                    log(f"resume: {option} changed from {getattr(opts, key)!r} to {value!r} (--resume-override)")
                 setattr(opts, key, value)
         opts.out = str(out)
         return cls(opts, _checkpoint=folder, after_step=after_step, log=log)
@@ -184,10 +250,11 @@ class Trainer:
                 return self._run()
         finally:
             self.workers.close()                   # a trainer runs once; its threads go with it
+            self._lock.release()
 
     def _run(self) -> RunResult:
         opts, out = self.opts, self.out
-        out.mkdir(parents=True, exist_ok=True)
+        atomic.make_dir(out)
         metrics = MetricsLog(out / "metrics.jsonl", resume_at=self.step if self._resumed else None)
         progress = Progress(opts.steps, self.step, enabled=opts.progress, label=f"{opts.optimizer} ")
         if not self._resumed:
@@ -197,10 +264,11 @@ class Trainer:
             self._evaluate(metrics, progress)
         t_start, last_loss, tokens = time.perf_counter(), math.nan, 0
         consistent = True
-        try:
-            with _deferred_sigint() as sigint:
+        with _stop_signals() as stop:
+            try:
                 while self.step < opts.steps:
-                    if sigint["set"]:
+                    if stop.requested is not None:
+                        stop.saving = True                  # from here on the save below always finishes
                         raise KeyboardInterrupt
                     step = self.step
                     batch = self.task.batch(step, opts.batch)
@@ -222,27 +290,34 @@ class Trainer:
                         self._evaluate(metrics, progress)
                     if self.step == opts.steps or (opts.checkpoint_interval and
                                                    self.step % opts.checkpoint_interval == 0):
-                        self._save()
+                        with stop.hold():
+                            self._save()
                     if self.after_step is not None:
                         self.after_step(self, self.step)
-        except KeyboardInterrupt:
-            progress.close()
-            metrics.close()
-            if consistent:
-                if self.checkpoint is None or not self.checkpoint.name.endswith(f"{self.step:08d}"):
-                    self._save()
-                self.log(f"interrupted after step {self.step}: saved {self.checkpoint}; continue with "
-                         f"zoforge train --out {out} --resume")
-            else:
-                self.log(f"interrupted inside step {self.step + 1}: weights were mid-update, kept "
-                         f"{self.checkpoint or 'no checkpoint'}")
-            raise
-        except (NonFiniteLoss, ArithmeticError) as e:
-            progress.close()
-            metrics.write(kind="stop", step=self.step + 1, reason=str(e))
-            metrics.close()
-            kept = f"kept {self.checkpoint} (step {self._checkpoint_step()})" if self.checkpoint else "no checkpoint was saved"
-            raise TrainingError(f"stopped at step {self.step + 1}: {e}; {kept}; try a lower --lr") from None
+            except KeyboardInterrupt:
+                with stop.hold():
+                    progress.close()
+                    metrics.close()
+                    if consistent:
+                        if self.checkpoint is None or not self.checkpoint.name.endswith(f"{self.step:08d}"):
+                            try:
+                                self._save()
+                            except NonFiniteWeights as e:
+                                self.log(f"interrupted after step {self.step}: {e}; kept {self.checkpoint}")
+                                raise KeyboardInterrupt from None
+                        self.log(f"interrupted after step {self.step}: saved {self.checkpoint}; continue with "
+                                 f"zoforge train --out {out} --resume")
+                    else:
+                        self.log(f"interrupted inside step {self.step + 1}: weights were mid-update, kept "
+                                 f"{self.checkpoint or 'no checkpoint'}")
+                raise
+            except (NonFiniteLoss, ArithmeticError, NonFiniteWeights) as e:
+                progress.close()
+                metrics.write(kind="stop", step=self.step + 1, reason=str(e))
+                metrics.close()
+                kept = (f"kept {self.checkpoint} (step {self._checkpoint_step()})" if self.checkpoint
+                        else "no checkpoint was saved")
+                raise TrainingError(f"stopped at step {self.step + 1}: {e}; {kept}; try a lower --lr") from None
         progress.close()
         metrics.close()
         self.plot()
@@ -282,7 +357,7 @@ class Trainer:
 
     def _state(self) -> dict:
         opt = self.optimizer
-        state = {"step": self.step, "options": self.opts.to_dict(), "optimizer": {"name": opt.name, **opt.state_dict()},
+        state = {"run": self.run_id, "step": self.step, "options": self.opts.to_dict(), "optimizer": {"name": opt.name, **opt.state_dict()},
                  "data": {"batches_seen": self.step, "batch_seed": self.opts.seed},
                  "numpy": np.__version__}
         src = getattr(opt, "source", None)
@@ -297,7 +372,7 @@ class Trainer:
 
     def _save(self) -> None:
         self.checkpoint = save_checkpoint(self.out, self.step, self.config, self.model.params, self._state(),
-                                          self.optimizer.arrays())
+                                          self.optimizer.arrays(), keep=self.opts.keep)
 
     def _checkpoint_step(self) -> int:
         return int(self.checkpoint.name.split("-")[-1]) if self.checkpoint else 0

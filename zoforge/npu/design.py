@@ -149,14 +149,15 @@ MAX_DIM = 1 << 20
 
 def parse_shape(text: str) -> Shape:
     """``MxKxN`` -> Shape; one-line SpecError otherwise."""
+    from ..errors import shown
     match = _SHAPE.match(text or "")
     if not match:
-        raise SpecError(f"shape: {text!r} is malformed; write MxKxN with positive integers, e.g. 256x768x2304")
-    shape = Shape(*(int(g) for g in match.groups()))
-    for name, value in zip("MKN", shape):
-        if not 1 <= value <= MAX_DIM:
-            raise SpecError(f"shape: {name}={value} in {text!r} is out of range; {name} must be in [1, {MAX_DIM}]")
-    return shape
+        raise SpecError(f"shape: {shown(text)} is malformed; write MxKxN with positive integers, e.g. 256x768x2304")
+    for name, digits in zip("MKN", match.groups()):      # a huge number is refused before int() reads it
+        if len(digits.lstrip("0")) > len(str(MAX_DIM)) or not 1 <= int(digits) <= MAX_DIM:
+            raise SpecError(f"shape: {name}={shown(digits)} in {shown(text)} is out of range; "
+                            f"{name} must be in [1, {MAX_DIM}]")
+    return Shape(*(int(g) for g in match.groups()))
 
 
 def parse_shapes(text: str) -> tuple[Shape, ...]:
@@ -164,7 +165,7 @@ def parse_shapes(text: str) -> tuple[Shape, ...]:
     text = (text or "").strip()
     if text == "gpt2" or text.startswith("gpt2:"):
         raw = text.partition(":")[2] or "256"
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_DIM:
+        if not raw.isdecimal() or len(raw) > 8 or not 1 <= int(raw) <= MAX_DIM:
             raise SpecError(f"shapes: {text!r} is malformed; write gpt2 or gpt2:BT with BT in [1, {MAX_DIM}]")
         return gpt2_shapes(int(raw))
     items = [t for t in text.split(",") if t.strip()]

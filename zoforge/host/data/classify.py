@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import os
 import pathlib
+import string
 from dataclasses import dataclass
 
 import numpy as np
 
+from ...errors import shown
 from .common import IGNORE, Batch, DataError, epoch_indices
 from .scoring import sequence_logprob
 
@@ -72,12 +74,17 @@ def read_sst2(path: str | os.PathLike, classes: int = 2, val_fraction: float = 0
     if not path.exists():
         raise DataError(f"--data {path}: not found (give an SST-2 style .tsv file or a directory with "
                         "train.tsv and dev.tsv)")
+    if not path.is_dir() and not path.is_file():
+        raise DataError(f"--data {path}: not a regular file or a directory (a device or FIFO is not read)")
     if path.is_dir():
         missing = [f for f in ("train.tsv", "dev.tsv") if not (path / f).is_file()]
         if missing:
             raise DataError(f"--data {path}: directory lacks {' and '.join(missing)}")
-        return read_tsv(path / "train.tsv", classes), read_tsv(path / "dev.tsv", classes)
+        train, val = read_tsv(path / "train.tsv", classes), read_tsv(path / "dev.tsv", classes)
+        check_classes(range(classes), train + val, f"--data {path}")
+        return train, val
     examples = read_tsv(path, classes)
+    check_classes(range(classes), examples, f"--data {path}")
     if len(examples) < 2:
         raise DataError(f"--data {path}: {len(examples)} example is too few to split into train and validation")
     order = np.random.default_rng(0).permutation(len(examples))
@@ -85,13 +92,36 @@ def read_sst2(path: str | os.PathLike, classes: int = 2, val_fraction: float = 0
     return [examples[i] for i in order[:-n_val]], [examples[i] for i in order[-n_val:]]
 
 
+def check_template(template: str) -> str:
+    """A prompt template with ``{sentence}`` and no other field (``{{``/``}}`` for literal braces)."""
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as e:
+        raise DataError(f"--template {shown(template)} is malformed ({e}); "
+                        f"write {{{{ and }}}} for literal braces") from None
+    if "sentence" not in fields:
+        raise DataError(f"--template {shown(template)} has no {{sentence}} placeholder")
+    if fields != {"sentence"}:
+        other = sorted(fields - {"sentence"})
+        raise DataError(f"--template {shown(template)} " + (f"has unknown field {{{other[0]}}}; " if other else "") +
+                        "the only field is {sentence} (write {{ and }} for literal braces)")
+    return template
+
+
+def check_classes(labels, examples, where: str) -> None:
+    """The label words must name exactly the classes the data uses (0 .. n-1)."""
+    top = max(e.label for e in examples) + 1
+    if top != len(labels):
+        raise DataError(f"--labels has {len(labels)} label words but {where} has {top} classes "
+                        f"(labels 0..{top - 1}); give one label word per class")
+
+
 class ClassifyTask:
     kind = "sst2"
 
     def __init__(self, train: list[Example], val: list[Example], tokenizer, seq: int, *,
                  template: str = SST2_TEMPLATE, labels=SST2_LABELS, seed: int = 0):
-        if "{sentence}" not in template:
-            raise DataError(f"--template {template!r} has no {{sentence}} placeholder")
+        check_template(template)
         self.template, self.label_words = template, tuple(labels)
         self.label_ids = [tokenizer.encode(w) for w in self.label_words]
         if any(not ids for ids in self.label_ids):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .classify import ClassifyTask, Example
+from .classify import ClassifyTask, Example, check_classes
 
 __all__ = ["synthetic_examples", "synthetic_task", "SYNTHETIC_TEMPLATE", "SYNTHETIC_LABELS"]
 
@@ -37,5 +37,8 @@ def synthetic_examples(n: int, seed: int) -> list[Example]:
 def synthetic_task(tokenizer, seq: int, *, seed: int = 0, train: int = 2000, val: int = 256,
                    template: str | None = None, labels=None) -> ClassifyTask:
     """The task; its examples do not depend on the run's seed (only the batch order does)."""
-    return ClassifyTask(synthetic_examples(train, 1), synthetic_examples(val, 2), tokenizer, seq,
-                        template=template or SYNTHETIC_TEMPLATE, labels=labels or SYNTHETIC_LABELS, seed=seed)
+    train_set, val_set = synthetic_examples(train, 1), synthetic_examples(val, 2)
+    labels = labels or SYNTHETIC_LABELS
+    check_classes(labels, train_set + val_set, "--task synthetic")
+    return ClassifyTask(train_set, val_set, tokenizer, seq, template=template or SYNTHETIC_TEMPLATE, labels=labels,
+                        seed=seed)

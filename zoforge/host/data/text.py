@@ -14,10 +14,14 @@ import pathlib
 
 import numpy as np
 
+from ...limits import check_memory
 from .common import Batch, DataError
 from .scoring import token_stats
 
 __all__ = ["read_texts", "TextTask"]
+
+#: Memory per byte of text while reading and tokenizing it (the text, its token list, the id array).
+_BYTES_PER_CHAR = 16
 
 
 def _files_under(root: pathlib.Path) -> list[pathlib.Path]:
@@ -35,8 +39,15 @@ def read_texts(path: str | os.PathLike | list) -> list[tuple[str, str]]:
         root = pathlib.Path(path)
         if not root.exists():
             raise DataError(f"--data {root}: not found (give a text file or a directory of text files)")
+        if not root.is_dir() and not root.is_file():
+            raise DataError(f"--data {root}: not a regular file or a directory (a device or FIFO is not read)")
         files = _files_under(root) if root.is_dir() else [root]
         where = str(root)
+    try:
+        total = sum(f.stat().st_size for f in files)
+    except OSError as e:
+        raise DataError(f"--data {e.filename}: cannot read ({e.strerror})") from None
+    check_memory(_BYTES_PER_CHAR * total, f"--data {where} ({total:,} bytes of text)")
     texts = []
     for f in files:
         try:
