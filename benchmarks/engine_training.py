@@ -93,7 +93,7 @@ def main(steps: int = 400) -> None:
         finals = [run(spec, o, task)[0][-1] for o in options]
         loss = np.array([f["loss"] for f in finals])
         acc = np.array([f["test_accuracy"] for f in finals])
-        refresh = getattr(spec.rng_spec, "refresh", "-") if spec.pool else "every step"
+        refresh = getattr(spec.rng_spec, "refresh", "-") if spec.has_pool else "every step"
         row = (f"| `{chain}` | {refresh} | {loss.mean():.4f} ({loss.min():.3f}-{loss.max():.3f}) | "
                f"{acc.mean():.3f} ({acc.min():.3f}-{acc.max():.3f}) |")
         print(row, flush=True)

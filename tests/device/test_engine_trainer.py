@@ -79,7 +79,7 @@ def test_each_step_perturbs_along_the_query_position(rng):
     for t, z in enumerate(zs):
         seed, start = query_position(chain, t, length, trainer.config.seed)
         if chain.KIND == "pezo":
-            q = tensor_scale(chain, start, length, seed) if spec.norm else None
+            q = tensor_scale(chain, start, length, seed) if spec.has_scale else None
             want = perturbation(chain, start, length, seed=seed, q=q)
         else:
             want = chain.golden(trainer.net.words, seed=seed).reshape(-1)

@@ -1,13 +1,15 @@
 """The engine gateware equals the golden engine on whole command streams, with random gaps on both
-byte streams: every preset, the PeZO pool, PeZO rotate, uniform and Gaussian chains, drawn specs;
-and a few ZO training steps through the simulated engine (pool refreshed or not, norm or folded
-scaling) are bit-identical to the golden run."""
+byte streams: every preset, the PeZO pool, PeZO rotate, uniform and Gaussian chains, drawn specs,
+every command at its argument limits; and a few ZO training steps through the simulated engine (pool
+refreshed or not, norm or folded scaling) are bit-identical to the golden run."""
 
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
+from zoforge.golden import engine_protocol as P
 from zoforge.golden.engine import EngineSpec
+from zoforge.golden.engine_protocol import Code, Op
 from zoforge.golden.engine_model import EngineModel
 from zoforge.golden.engine_sessions import random_session
 from zoforge.golden.spec import SpecError, parse
@@ -39,6 +41,33 @@ def test_presets_equal_golden(name, words, seed):
                                  "icdf16-x2"])
 def test_chains_equal_golden(rng):
     check_session(parse(f"engine:rng={rng},words=64,max_cols=16,batch=2"), seed=12)
+
+
+def test_argument_limits_equal_golden():
+    """Each command at its limit is accepted and one step past it rejected, in the gateware as in the
+    golden engine: a bound off by one shows here, not only when a drawn session happens to hit it."""
+    spec = parse("engine:rng=pezo-pool-x2,words=16,max_cols=8,batch=2")
+    words, kw = spec.words, spec.kw_max
+    seed_end, q_end = 1 << spec.seed_lfsr.width, 1 << (spec.rng_spec.sfrac + 1)
+    W = np.arange(words * spec.lanes).reshape(words, spec.lanes) - 7
+    X = np.arange(2 * spec.max_cols).reshape(2, spec.max_cols) - 5
+    cases = [                                  # (command, accepted)
+        (P.load(spec, 0, W), True), (P.load(spec, 1, W), False),
+        (P.read(spec, words - 1, 1), True), (P.read(spec, words - 1, 2), False),
+        (P.seed(spec, seed_end - 1), True), (P.seed(spec, seed_end), False),
+        (P.start(spec, spec.pool_rows - 1), True), (P.start(spec, spec.pool_rows), False),
+        (P.scale(spec, q_end - 1), True), (P.scale(spec, q_end), False),
+        (P.perturb(spec, 1, words), True), (P.perturb(spec, 1, words + 1), False),
+        (P.update(spec, 3, words), True), (P.update(spec, 3, words + 1), False),
+        (P.forward(spec, words - 2 * kw, 2, X), True), (P.forward(spec, words - 2 * kw + 1, 2, X), False),
+        (P.forward(spec, 0, 1, np.ones((1, spec.max_cols + 1))), False),
+    ]
+    golden = EngineModel(spec)
+    for command, accepted in cases:
+        assert golden.transact(command)[0] & 0x0F == (Code.OK if accepted else Code.BAD_ARGUMENT), command.hex()
+    stream = b"".join(command for command, _ in cases) + P.read(spec, 0, words) + bytes([Op.STATUS])
+    sim = SimEngine(spec, valid_prob=0.7, ready_prob=0.7, rng_seed=3)
+    assert sim.transact(stream) == EngineModel(spec).transact(stream)
 
 
 @st.composite

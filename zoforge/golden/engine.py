@@ -12,8 +12,9 @@ Every sub-spec is derived here and nowhere else:
   lr*wd = 2**-decay (a shift; decay=0: none), stochastic rounding from a 32-bit LFSR that is never
   reseeded and advances once per updated weight word.
 * ``mac``        :class:`MacSpec`: ``batch`` x ``lanes`` multipliers. Its rows are the ``batch`` input
-  vectors processed together (their activations are the per-row operand) and the weight word is the
-  broadcast operand, so each weight word is read once per batch. Accumulators hold any reduction of
+  vectors processed together (activations are the MAC's per-row operand, ``row_bits = a_bits``) and
+  the weight word is its broadcast operand (``bcast_bits = w_bits``), so each weight word is read
+  once per batch. Accumulators hold any reduction of
   ``max_cols`` products exactly and are a whole number of bytes.
 
 Weight memory: ``words`` words of ``lanes`` weights (sQ(w_bits-w_frac-1).w_frac codes). A weight
@@ -146,7 +147,8 @@ class EngineSpec(Spec):
     def mac(self) -> MacSpec:
         a, w = FixedFormat(self.a_bits, 0), FixedFormat(self.w_bits, 0)
         need = accumulator_bits(w, a, self.kw_max * self.lanes)
-        return MacSpec(rows=self.batch, lanes=self.lanes, a_bits=self.w_bits, w_bits=self.a_bits,
+        # One row per input vector (activations), each weight word broadcast to all of them.
+        return MacSpec(rows=self.batch, lanes=self.lanes, row_bits=self.a_bits, bcast_bits=self.w_bits,
                        acc_bits=8 * -(-need // 8), max_len=self.kw_max * self.lanes)
 
     # ---- byte sizes on the command stream ----
@@ -168,18 +170,18 @@ class EngineSpec(Spec):
 
     # ---- what the RNG chain supports ----
     @property
-    def pool(self) -> bool:
+    def has_pool(self) -> bool:
         """The chain reuses a pool (the START command is available)."""
         return self.rng_spec.KIND == "pezo" and self.rng_spec.reuse == "pool"
 
     @property
-    def norm(self) -> bool:
-        """The chain has a runtime scale register (the SCALE command is available)."""
+    def has_scale(self) -> bool:
+        """The chain has a runtime scale register, PeZO's scale=norm (the SCALE command is available)."""
         return self.rng_spec.KIND == "pezo" and self.rng_spec.scale == "norm"
 
     @property
     def pool_rows(self) -> int:
-        return self.rng_spec.rows if self.pool else 0
+        return self.rng_spec.rows if self.has_pool else 0
 
     @property
     def seed_lfsr(self):

@@ -41,7 +41,7 @@ class EngineModel:
         self._w = np.zeros((spec.words, spec.lanes), dtype=np.int64)
         self.seed = rng.seed                 # the chain runs from the spec's seed after reset
         self.start_row = 0
-        self.q = rng.q if spec.norm else None
+        self.q = rng.q if spec.has_scale else None
         self.sr_pos = 0                      # words the rounding LFSR has advanced
         self.counters = dict.fromkeys(("commands", "errors", "perturb_overflows", "update_overflows"), 0)
         self._buf = b""
@@ -120,7 +120,7 @@ class EngineModel:
         return self._status(Code.OK)
 
     def _start(self, a, data):
-        if not self.spec.pool:
+        if not self.spec.has_pool:
             return self._status(Code.UNSUPPORTED)
         if not a["row"] < self.spec.pool_rows:
             return self._status(Code.BAD_ARGUMENT)
@@ -128,7 +128,7 @@ class EngineModel:
         return self._status(Code.OK)
 
     def _scale(self, a, data):
-        if not self.spec.norm:
+        if not self.spec.has_scale:
             return self._status(Code.UNSUPPORTED)
         if not 1 <= a["q"] < 1 << (self.spec.rng_spec.sfrac + 1):
             return self._status(Code.BAD_ARGUMENT)
@@ -139,7 +139,7 @@ class EngineModel:
         """Words 0 .. count-1 of a pass: the chain restarted from the seed (or the pool start row)."""
         spec, rng = self.spec, self.spec.rng_spec
         if rng.KIND == "pezo":
-            first = self.start_row * spec.lanes if spec.pool else 0
+            first = self.start_row * spec.lanes if spec.has_pool else 0
             codes = perturbation(rng, first, count * spec.lanes, seed=self.seed, q=self.q)
             return codes.astype(np.int64).reshape(count, spec.lanes)
         return rng.golden(count, seed=self.seed)

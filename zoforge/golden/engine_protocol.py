@@ -163,7 +163,7 @@ def info_payload(spec) -> bytes:
     """The 22 data bytes of INFO (the gateware sends this constant)."""
     fields = [(spec.hash, None), (VERSION, 1), (spec.words, 2), (spec.lanes, 1), (spec.batch, 1),
               (spec.max_cols, 2), (spec.w_bits, 1), (spec.w_frac, 1), (spec.a_bits, 1), (spec.acc_bytes, 1),
-              (spec.c_bits, 1), (spec.c_frac, 1), (int(spec.pool) | int(spec.norm) << 1, 1)]
+              (spec.c_bits, 1), (spec.c_frac, 1), (int(spec.has_pool) | int(spec.has_scale) << 1, 1)]
     out = b"".join(v if n is None else v.to_bytes(n, "little") for v, n in fields)
     assert len(out) == INFO_BYTES
     return out

@@ -1,28 +1,32 @@
 """MAC array: ``rows`` x ``lanes`` signed multipliers, output stationary.
 
 Arrangement. Row ``r`` owns one accumulator (one output element stays in place while its reduction
-streams through). Every beat brings ``lanes`` activations, broadcast to all rows, and ``lanes``
-weights per row; row ``r`` adds ``sum_l w[r, l] * a[l]``. A beat marked ``last`` ends the reduction:
-the ``rows`` sums leave as one output word and the accumulators restart from zero.
+streams through). The two operands are named for their roles: every beat brings ``lanes`` values of
+the *per-row operand* for each row (``row[r, l]``, ``row_bits`` each) and ``lanes`` values of the
+*broadcast operand* shared by all rows (``bcast[l]``, ``bcast_bits`` each); row ``r`` adds
+``sum_l row[r, l] * bcast[l]``. A beat marked ``last`` ends the reduction: the ``rows`` sums leave as
+one output word and the accumulators restart from zero. Which operand holds weights and which
+activations is the user's choice: in ``Y = W @ X`` the rows of W are the per-row operand; the engine
+(:mod:`zoforge.golden.engine`) instead broadcasts each weight word to a batch of input vectors.
 
 Products. ``y = W @ x`` (matrix-vector) and ``Y = W @ X`` (matrix-matrix) are cut by
-:func:`schedule` into beats: for each block of ``rows`` rows of W, for each column of X, the
-reduction dimension in chunks of ``lanes`` (zero-padded), the last chunk marked ``last``.
-:func:`assemble` puts the output words back into Y.
+:func:`schedule` into beats: for each block of ``rows`` rows of W (the per-row operand), for each
+column of X (the broadcast operand), the reduction dimension in chunks of ``lanes`` (zero-padded),
+the last chunk marked ``last``. :func:`assemble` puts the output words back into Y.
 
-Numerics. Operands are signed integers (int8, int16, ... any ``a_bits``/``w_bits``); products and sums
-are exact. ``acc_bits`` is validated to hold any sum of ``max_len`` products
+Numerics. Operands are signed integers (int8, int16, ... any ``row_bits``/``bcast_bits``); products
+and sums are exact. ``acc_bits`` is validated to hold any sum of ``max_len`` products
 (:func:`zoforge.golden.fixed.accumulator_bits`), so every reduction of up to ``max_len`` elements is
 the exact integer result. Longer reductions wrap modulo ``2**acc_bits`` (two's complement), in the
-model exactly as in the gateware. With fixed-point operands the accumulator has
-``a_frac + w_frac`` fraction bits; requantize it with :func:`zoforge.golden.fixed.requantize`.
+model exactly as in the gateware. With fixed-point operands the accumulator has the sum of the
+operands' fraction bits; requantize it with :func:`zoforge.golden.fixed.requantize`.
 
 Members
 -------
 MacSpec                          the spec (kind ``mac``); formats, ``multipliers``, ``golden``
 matmul(W, X)                     the exact integer product (the reference)
-schedule(spec, W, X) -> (w_beats (B, rows, lanes), a_beats (B, lanes), last (B,))
-mac_stream(spec, w_beats, a_beats, last) -> (outputs, rows)    the beat-level model
+schedule(spec, W, X) -> (row_beats (B, rows, lanes), bcast_beats (B, lanes), last (B,))
+mac_stream(spec, row_beats, bcast_beats, last) -> (outputs, rows)    the beat-level model
 assemble(spec, outputs, M, N) -> Y (M, N)
 """
 
@@ -50,24 +54,24 @@ class MacSpec(Spec):
 
     rows: int = param(4, lo=1, hi=64, doc="output elements computed in parallel (one accumulator each)")
     lanes: int = param(4, lo=1, hi=64, doc="products per row and cycle (reduction elements per beat)")
-    a_bits: int = param(8, lo=2, hi=32, doc="activation bits (signed)")
-    w_bits: int = param(8, lo=2, hi=32, doc="weight bits (signed)")
+    row_bits: int = param(8, lo=2, hi=32, doc="bits of the per-row operand (signed; each row has its own)")
+    bcast_bits: int = param(8, lo=2, hi=32, doc="bits of the broadcast operand (signed; shared by all rows)")
     acc_bits: int = param(32, lo=2, hi=64, doc="accumulator bits (signed)")
     max_len: int = param(4096, lo=1, hi=MAX_LEN, doc="longest reduction that must be exact (elements)")
 
     def validate(self) -> None:
         need = self.needed_acc_bits
         if self.acc_bits < need:
-            self.fail("acc_bits", f"is too small for max_len={self.max_len} products of {self.a_bits}-bit x "
-                                  f"{self.w_bits}-bit operands; acc_bits must be >= {need}")
+            self.fail("acc_bits", f"is too small for max_len={self.max_len} products of {self.row_bits}-bit x "
+                                  f"{self.bcast_bits}-bit operands; acc_bits must be >= {need}")
 
     @property
-    def a_format(self) -> FixedFormat:
-        return FixedFormat(self.a_bits, 0)
+    def row_format(self) -> FixedFormat:
+        return FixedFormat(self.row_bits, 0)
 
     @property
-    def w_format(self) -> FixedFormat:
-        return FixedFormat(self.w_bits, 0)
+    def bcast_format(self) -> FixedFormat:
+        return FixedFormat(self.bcast_bits, 0)
 
     @property
     def acc_format(self) -> FixedFormat:
@@ -83,14 +87,14 @@ class MacSpec(Spec):
 
     @property
     def needed_acc_bits(self) -> int:
-        return accumulator_bits(self.a_format, self.w_format, self.max_len)
+        return accumulator_bits(self.row_format, self.bcast_format, self.max_len)
 
     @property
     def multipliers(self) -> int:
         return self.rows * self.lanes
 
-    def golden(self, w_beats, a_beats, last) -> np.ndarray:
-        return mac_stream(self, w_beats, a_beats, last)
+    def golden(self, row_beats, bcast_beats, last) -> np.ndarray:
+        return mac_stream(self, row_beats, bcast_beats, last)
 
     def create(self):
         from ..gen.mac import Mac
@@ -118,24 +122,24 @@ def schedule(spec: MacSpec, W, X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Wp[:M, :K] = W
     Xp = np.zeros((kb * spec.lanes, N), dtype=np.int64)
     Xp[:K] = X
-    w_tiles = Wp.reshape(mb, spec.rows, kb, spec.lanes).transpose(0, 2, 1, 3)   # (mb, kb, rows, lanes)
-    a_tiles = Xp.reshape(kb, spec.lanes, N).transpose(2, 0, 1)                  # (N, kb, lanes)
-    w_beats = np.broadcast_to(w_tiles[:, None], (mb, N, kb, spec.rows, spec.lanes))
-    a_beats = np.broadcast_to(a_tiles[None], (mb, N, kb, spec.lanes))
+    row_tiles = Wp.reshape(mb, spec.rows, kb, spec.lanes).transpose(0, 2, 1, 3)   # (mb, kb, rows, lanes)
+    bcast_tiles = Xp.reshape(kb, spec.lanes, N).transpose(2, 0, 1)                # (N, kb, lanes)
+    row_beats = np.broadcast_to(row_tiles[:, None], (mb, N, kb, spec.rows, spec.lanes))
+    bcast_beats = np.broadcast_to(bcast_tiles[None], (mb, N, kb, spec.lanes))
     last = np.zeros((mb, N, kb), dtype=bool)
     last[..., -1] = True
-    return (w_beats.reshape(-1, spec.rows, spec.lanes).copy(), a_beats.reshape(-1, spec.lanes).copy(),
+    return (row_beats.reshape(-1, spec.rows, spec.lanes).copy(), bcast_beats.reshape(-1, spec.lanes).copy(),
             last.reshape(-1))
 
 
-def mac_stream(spec: MacSpec, w_beats, a_beats, last) -> np.ndarray:
+def mac_stream(spec: MacSpec, row_beats, bcast_beats, last) -> np.ndarray:
     """Output words (one per ``last`` beat) of the beat stream, wrapped to ``acc_bits``."""
-    w_beats, a_beats = np.asarray(w_beats, dtype=np.int64), np.asarray(a_beats, dtype=np.int64)
+    row_beats, bcast_beats = np.asarray(row_beats, dtype=np.int64), np.asarray(bcast_beats, dtype=np.int64)
     last = np.asarray(last, dtype=bool)
     ends = np.flatnonzero(last)
     if len(ends) == 0:
         return np.zeros((0, spec.rows), dtype=np.int64)
-    sums = np.einsum("brl,bl->br", w_beats[:ends[-1] + 1], a_beats[:ends[-1] + 1])
+    sums = np.einsum("brl,bl->br", row_beats[:ends[-1] + 1], bcast_beats[:ends[-1] + 1])
     starts = np.concatenate([[0], ends[:-1] + 1])
     return fit(np.add.reduceat(sums, starts, axis=0), spec.acc_format, "wrap")
 
@@ -147,7 +151,7 @@ def assemble(spec: MacSpec, outputs, M: int, N: int) -> np.ndarray:
     return out.transpose(0, 2, 1).reshape(mb * spec.rows, N)[:M]
 
 
-preset("mac-int8", "mac:rows=4,lanes=8,a_bits=8,w_bits=8,acc_bits=32,max_len=65536",
+preset("mac-int8", "mac:rows=4,lanes=8,row_bits=8,bcast_bits=8,acc_bits=32,max_len=65536",
        "32 int8 multipliers (4 rows x 8 lanes), 32-bit accumulators")
-preset("mac-int16", "mac:rows=4,lanes=4,a_bits=16,w_bits=16,acc_bits=48,max_len=65536",
+preset("mac-int16", "mac:rows=4,lanes=4,row_bits=16,bcast_bits=16,acc_bits=48,max_len=65536",
        "16 int16 multipliers (4 rows x 4 lanes), 48-bit accumulators")

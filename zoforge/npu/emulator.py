@@ -55,7 +55,7 @@ class EmuStats:
     rounds: int = 0
 
 
-class _Pool:
+class _Ring:
     """``depth`` objects of one fifo endpoint (or one memtile link ring) with writer/reader cursors."""
 
     def __init__(self, name: str, depth: int, elems: int, dtype: str, writers: int = 1, readers: int = 1):
@@ -114,36 +114,36 @@ class NpuEmulator:
         self._perm_ok: set = set()
         self._build()
 
-    # ---- construction: pools and the persistent actors (DMAs configured in the xclbin, cores) ----
+    # ---- construction: rings and the persistent actors (DMAs configured in the xclbin, cores) ----
     def _build(self) -> None:
         topo, d = self.topo, self.spec.depth
-        self.pools: dict[tuple[str, Tile], _Pool] = {}
-        self.sources: dict[str, tuple] = {}      # fifo -> (pool, reader index, offset)
-        self.sinks: dict[str, list] = {}         # fifo -> [(pool, writer index, offset)]
+        self.rings: dict[tuple[str, Tile], _Ring] = {}
+        self.sources: dict[str, tuple] = {}      # fifo -> (ring, reader index, offset)
+        self.sinks: dict[str, list] = {}         # fifo -> [(ring, writer index, offset)]
         for link in topo.links:
             if link.kind == "join":
                 out = topo.fifos[link.outputs[0]]
-                ring = _Pool(f"{out.name}@{link.tile}", d, out.elems, out.dtype, writers=len(link.inputs))
+                ring = _Ring(f"{out.name}@{link.tile}", d, out.elems, out.dtype, writers=len(link.inputs))
                 for j, name in enumerate(link.inputs):
                     self.sinks.setdefault(name, []).append((ring, j, link.offsets[j]))
                 self.sources[out.name] = (ring, 0, 0)
             else:
                 src = topo.fifos[link.inputs[0]]
-                ring = _Pool(f"{src.name}@{link.tile}", d, src.elems, src.dtype, readers=len(link.outputs))
+                ring = _Ring(f"{src.name}@{link.tile}", d, src.elems, src.dtype, readers=len(link.outputs))
                 self.sinks.setdefault(src.name, []).append((ring, 0, 0))
                 for j, name in enumerate(link.outputs):
                     self.sources[name] = (ring, j, link.offsets[j])
-            self.pools[(ring.name, link.tile)] = ring
-        self.core_pools: dict[tuple[str, Tile], _Pool] = {}
+            self.rings[(ring.name, link.tile)] = ring
+        self.core_rings: dict[tuple[str, Tile], _Ring] = {}
         for w in topo.workers:
             for name in (w.a, w.b, w.c):
                 f = topo.fifos[name]
-                pool = _Pool(f"{name}@{w.tile}", f.depth, f.elems, f.dtype)
-                self.core_pools[(name, w.tile)] = pool
+                ring = _Ring(f"{name}@{w.tile}", f.depth, f.elems, f.dtype)
+                self.core_rings[(name, w.tile)] = ring
                 if name == w.c:
-                    self.sources[name] = (pool, 0, 0)
+                    self.sources[name] = (ring, 0, 0)
                 else:
-                    self.sinks.setdefault(name, []).append((pool, 0, 0))
+                    self.sinks.setdefault(name, []).append((ring, 0, 0))
         self.persistent = [self._mover(name) for name, f in topo.fifos.items()
                            if f.producer.kind != "shim" and all(c.kind != "shim" for c in f.consumers)]
         self.persistent += [self._core(w) for w in topo.workers]
@@ -158,7 +158,7 @@ class NpuEmulator:
     def _stream(self, name: str):
         """Indices the producer DMA of ``name`` reads in its source slot, checked once per pattern."""
         f = self.topo.fifos[name]
-        pool, _, offset = self.sources[name]
+        ring, _, offset = self.sources[name]
         if f.dims_to_stream is None:
             return None if offset == 0 else np.arange(offset, offset + f.elems)
         pat = f.dims_to_stream
@@ -168,9 +168,9 @@ class NpuEmulator:
         except ValueError as e:
             raise EmulationError(f"{name}: {e}") from None
         if key not in self._perm_ok:
-            if idx.min() < 0 or idx.max() >= pool.elems:
+            if idx.min() < 0 or idx.max() >= ring.elems:
                 raise EmulationError(f"dims_to_stream of {name} reads elements {idx.min()}..{idx.max()} of a "
-                                     f"{pool.elems}-element object")
+                                     f"{ring.elems}-element object")
             seen = np.bincount(idx - offset, minlength=f.elems) if idx.min() >= offset else None
             if seen is None or len(seen) != f.elems or (seen != 1).any():
                 twice = int((seen > 1).sum()) if seen is not None else -1
@@ -182,24 +182,24 @@ class NpuEmulator:
 
     def _mover(self, name: str):
         """The DMA of a fifo between two array tiles (core -> memtile, memtile -> cores)."""
-        pool, ri, _ = self.sources[name]
+        ring, ri, _ = self.sources[name]
         sinks = self.sinks[name]
         idx = self._stream(name)
         who = f"dma {name}"
         while True:
-            yield from self._wait(who, f"an object of {pool.name} and room in "
+            yield from self._wait(who, f"an object of {ring.name} and room in "
                                   f"{', '.join(p.name for p, _, _ in sinks)}",
-                                  lambda: pool.readable(ri) and all(p.writable(wi) for p, wi, _ in sinks))
-            data = pool.rslot(ri) if idx is None else pool.rslot(ri)[idx]
+                                  lambda: ring.readable(ri) and all(p.writable(wi) for p, wi, _ in sinks))
+            data = ring.rslot(ri) if idx is None else ring.rslot(ri)[idx]
             for p, wi, off in sinks:
                 p.wslot(wi)[off:off + len(data)] = data
                 p.w[wi] += 1
-            pool.r[ri] += 1
+            ring.r[ri] += 1
             self._count(name)
 
     def _core(self, w):
-        a_pool, b_pool = self.core_pools[(w.a, w.tile)], self.core_pools[(w.b, w.tile)]
-        c_pool = self.core_pools[(w.c, w.tile)]
+        a_ring, b_ring = self.core_rings[(w.a, w.tile)], self.core_rings[(w.b, w.tile)]
+        c_ring = self.core_rings[(w.c, w.tile)]
         who = f"core {w.tile}"
         depth = self.spec.depth
         while True:
@@ -207,19 +207,19 @@ class NpuEmulator:
             self._barrier[w.tile] -= 1
             _, k_iters, tiles = self._rtp[w.tile]
             for tile in range(tiles):
-                yield from self._wait(who, f"a free C object in {c_pool.name} (tile {tile + 1}/{tiles})",
-                                      c_pool.writable)
-                c = c_pool.wslot()
+                yield from self._wait(who, f"a free C object in {c_ring.name} (tile {tile + 1}/{tiles})",
+                                      c_ring.writable)
+                c = c_ring.wslot()
                 c[:] = 0
                 for step in range(k_iters * depth):
                     yield from self._wait(who, f"A and B objects (tile {tile + 1}/{tiles}, k step "
                                                f"{step + 1}/{k_iters * depth})",
-                                          lambda: a_pool.readable() and b_pool.readable())
-                    self._kernel(a_pool.rslot(), b_pool.rslot(), c)
-                    a_pool.r[0] += 1
-                    b_pool.r[0] += 1
+                                          lambda: a_ring.readable() and b_ring.readable())
+                    self._kernel(a_ring.rslot(), b_ring.rslot(), c)
+                    a_ring.r[0] += 1
+                    b_ring.r[0] += 1
                     self._events += 1
-                c_pool.w[0] += 1
+                c_ring.w[0] += 1
                 self._events += 1
 
     def _kernel(self, a_blk, b_blk, c_blk) -> None:
@@ -364,15 +364,15 @@ class NpuEmulator:
                         s.w[wi] += 1
                     self._count(fifo)
             else:
-                pool, ri, _ = self.sources[fifo]
+                ring, ri, _ = self.sources[fifo]
                 sidx = self._stream(fifo)
                 for o in range(idx.size // f.elems):
-                    yield from self._wait(f"shim {fifo}", f"an object of {pool.name}", lambda: pool.readable(ri))
-                    data = pool.rslot(ri) if sidx is None else pool.rslot(ri)[sidx]
+                    yield from self._wait(f"shim {fifo}", f"an object of {ring.name}", lambda: ring.readable(ri))
+                    data = ring.rslot(ri) if sidx is None else ring.rslot(ri)[sidx]
                     dst = idx[o * f.elems:(o + 1) * f.elems]
                     host[dst] = data
                     self._writes[dst] += 1
-                    pool.r[ri] += 1
+                    ring.r[ri] += 1
                     self._count(fifo)
                 stats.shim_bytes_out += nbytes
             done.add(i)
@@ -385,8 +385,8 @@ class NpuEmulator:
         if busy:
             raise EmulationError("desynchronised: after the run " + "; ".join(busy) +
                                  " -- the cores' loop counts do not match the data moved")
-        left = [f"{pool.name} holds {pool.held}" for pool in [*self.pools.values(), *self.core_pools.values()]
-                if pool.held]
+        left = [f"{ring.name} holds {ring.held}" for ring in [*self.rings.values(), *self.core_rings.values()]
+                if ring.held]
         if left:
             raise EmulationError("desynchronised: objects left in fifos after the run: " + ", ".join(left))
 

@@ -47,12 +47,12 @@ PASSES = 4          # +1, -2, +1 and update passes of one ZO query
 
 
 class ChainOnly:
-    """The RNG unit's view of a bare source spec. :class:`RngUnit` reads ``rng_spec``, ``pool``,
-    ``norm`` and ``seed_lfsr`` of an engine spec, whose ``rng`` must be a preset; this holder offers
+    """The RNG unit's view of a bare source spec. :class:`RngUnit` reads ``rng_spec``, ``has_pool``,
+    ``has_scale`` and ``seed_lfsr`` of an engine spec, whose ``rng`` must be a preset; this holder offers
     the same members, computed by the engine spec's own definitions, for any chain."""
 
-    pool = EngineSpec.pool
-    norm = EngineSpec.norm
+    has_pool = EngineSpec.has_pool
+    has_scale = EngineSpec.has_scale
     pool_rows = EngineSpec.pool_rows
     seed_lfsr = EngineSpec.seed_lfsr
 

@@ -47,7 +47,7 @@ def _unit(text: str):
     from ..sim.rng_power import ChainOnly
     chain = ChainOnly(_source(text))
     try:
-        chain.pool, chain.norm, chain.seed_lfsr
+        chain.has_pool, chain.has_scale, chain.seed_lfsr
     except AttributeError:
         raise ValueError(f"the engine's RNG unit does not take kind {chain.rng_spec.KIND!r} "
                          "(it needs a chain with an LFSR seed)") from None

@@ -1,4 +1,4 @@
-"""A small thread pool for the elementwise passes over the flat parameter vector.
+"""Worker threads for the elementwise passes over the flat parameter vector.
 
 NumPy releases the GIL inside ufuncs on large arrays, so the chunks of a perturbation or AdamW pass run
 in parallel on threads. Every chunk's result depends on its own elements only, never on which thread ran
@@ -29,7 +29,7 @@ def default_threads() -> int:
 class Workers:
     def __init__(self, threads: int | None = None):
         self.threads = threads or default_threads()
-        self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
+        self._executor = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
         self._local = threading.local()
 
     def scratch(self, name: str, size: int, dtype=np.float32) -> np.ndarray:
@@ -43,11 +43,11 @@ class Workers:
     def run(self, fn, items) -> list:
         """``[fn(item) for item in items]``, spread over the threads; exceptions propagate."""
         items = list(items)
-        if self._pool is None or len(items) < 2:
+        if self._executor is None or len(items) < 2:
             return [fn(item) for item in items]
-        return list(self._pool.map(fn, items))
+        return list(self._executor.map(fn, items))
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
