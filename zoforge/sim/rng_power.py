@@ -128,7 +128,7 @@ def rng_activity(unit, count: int) -> dict:
 def seed_every(source_spec) -> int:
     """Queries per SEED: a pool's ``refresh`` (0 = filled once; read where the last query stopped),
     1 for every other chain (a new perturbation needs a new seed)."""
-    if ChainOnly(source_spec).pool:
+    if ChainOnly(source_spec).has_pool:
         return int(getattr(source_spec, "refresh", 0) or 0)
     return 1
 
