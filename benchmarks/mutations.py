@@ -45,9 +45,9 @@ LINK_TESTS = ("tests/gen/test_link.py", "tests/golden/test_link.py", "tests/devi
 DEVICE_TESTS = ("tests/device/test_engine_trainer.py", "tests/device/test_engine_run.py")
 
 MUTATIONS = [
-    Mutation("pool-row-frozen", "device trainer: the pool start row never advances (policy continue)",
+    Mutation("pool-row-frozen", "device trainer: the pool start row never advances",
              "zoforge/device/trainer.py",
-             "self.row = (self.row + count) % spec.pool_rows", "self.row = self.row",
+             "self.client.start(first // spec.lanes)", "self.client.start(0)",
              DEVICE_TESTS + ("tests/gen/test_engine.py",)),
     Mutation("start-row-plus-one", "engine gateware: START hands row+1 to the RNG chain",
              "zoforge/gen/engine.py",
