@@ -33,7 +33,8 @@ from dataclasses import dataclass
 from .fixed import FixedFormat, accumulator_bits
 from .mac import MacSpec
 from .perturb import PerturbSpec
-from .spec import Spec, SpecError, param, parse, preset, presets, register
+from .presets import PRESETS
+from .spec import Spec, SpecError, param, parse, register
 from .update import UpdateSpec
 from . import gaussian as _gaussian, pezo as _pezo, sign as _sign  # noqa: F401  (their presets must exist first)
 
@@ -42,30 +43,8 @@ __all__ = ["EngineSpec", "RNG_PRESETS", "RNG_KINDS", "SR_WIDTH"]
 RNG_KINDS = ("pezo", "gaussian", "sign")
 SR_WIDTH = 32            # LFSR width of the update unit's stochastic rounding
 
-# RNG chains at 2 and 4 numbers per cycle (the foundation's presets have 8), so that small engines
-# exist and every PeZO chain has a Gaussian partner at the same outputs per cycle.
-for _lanes, _pool in ((2, 1024), (4, 2048)):
-    _x = f"-x{_lanes}"
-    preset("pezo-pool" + _x, f"pezo:reuse=pool,pool={_pool},lanes={_lanes},bits=16,scale=norm",
-           f"PeZO pool reuse: {_pool} uniforms in memory, {_lanes} lanes, 16-bit sQ1.14, norm scaling")
-    preset("pezo-pool-r1" + _x, f"pezo:reuse=pool,pool={_pool},lanes={_lanes},bits=16,scale=norm,refresh=1",
-           f"PeZO pool reuse as pezo-pool{_x}, the pool reseeded (refilled) for every query")
-    preset("pezo-pool-fold" + _x, f"pezo:reuse=pool,pool={_pool},lanes={_lanes},bits=16,scale=fold",
-           f"PeZO pool reuse, {_lanes} lanes, sqrt(3) shift-and-add, norm factor folded into the update scalar")
-    preset("pezo-pool-fold-r1" + _x, f"pezo:reuse=pool,pool={_pool},lanes={_lanes},bits=16,scale=fold,refresh=1",
-           f"PeZO pool reuse with folded scaling, {_lanes} lanes, the pool reseeded for every query")
-    preset("pezo-rotate" + _x, f"pezo:reuse=rotate,gens={_lanes},hold=8,lanes={_lanes},bits=16,scale=norm",
-           f"PeZO on-the-fly reuse: {_lanes} generators held 8 cycles, rotating lanes, norm scaling")
-    preset("pezo-uniform" + _x, f"pezo:reuse=none,lanes={_lanes},bits=16,scale=sqrt3",
-           f"uniforms scaled by sqrt(3), {_lanes} lanes, 16-bit sQ1.14, no reuse")
-    for _n in (4, 12):
-        preset(f"clt{_n}" + _x, f"gaussian:method=clt,n={_n},lanes={_lanes},bits=16",
-               f"CLT Gaussian: sum of {_n} uniforms, {_lanes} lanes, Q3.12")
-    preset("icdf16" + _x, f"gaussian:method=icdf,lanes={_lanes},bits=16",
-           f"inverse-CDF Gaussian, {_lanes} lanes, Q3.12")
-
 #: Every registered preset of a perturbation-source kind: the choices of ``rng``.
-RNG_PRESETS = tuple(sorted(name for name, (text, _) in presets().items() if text.split(":")[0] in RNG_KINDS))
+RNG_PRESETS = tuple(sorted(name for name, text, _ in PRESETS if text.split(":")[0] in RNG_KINDS))
 
 
 @register
@@ -198,14 +177,3 @@ class EngineSpec(Spec):
     def create(self):
         from ..gen.engine import Engine
         return Engine(self)
-
-
-preset("engine-s", "engine:rng=pezo-pool-x2,words=512,w_bits=16,w_frac=12,a_bits=8,batch=1,max_cols=64,"
-       "eps_shift=6,c_bits=16,c_frac=14,rounding=stochastic",
-       "small engine for an iCE40UP5K (iCEBreaker): 2 lanes, 1024 weights, PeZO pool")
-preset("engine-m", "engine:rng=pezo-pool-x4,words=4096,w_bits=16,w_frac=12,a_bits=8,batch=2,max_cols=256,"
-       "eps_shift=6,c_bits=16,c_frac=14,rounding=stochastic",
-       "medium engine for an ECP5-85F (ULX3S): 4 lanes, 16384 weights, 2 vectors per pass, PeZO pool")
-preset("engine-l", "engine:rng=pezo-pool,words=16384,w_bits=16,w_frac=12,a_bits=16,batch=4,max_cols=1024,"
-       "eps_shift=6,c_bits=24,c_frac=20,rounding=stochastic",
-       "large engine (ECP5-85F, xc7): 8 lanes, 131072 weights, 4 vectors per pass, int16 activations")

@@ -42,7 +42,7 @@ import numpy as np
 from .fixed import FixedFormat
 from .lfsr import form_param, poly_param, seed_param, width_param
 from .source import SourceSpec
-from .spec import SpecError, param, preset, register
+from .spec import SpecError, param, register
 from .uniform import UniformSpec
 
 __all__ = ["GaussianSpec", "IcdfTable", "icdf_table", "tail_quantile"]
@@ -264,9 +264,3 @@ def icdf_table(ubits: int, sub: int, bits: int) -> IcdfTable:
             mags = (c0[addr] - d1[addr] * f) >> guard
             worst = max(worst, float(np.max(np.abs(mags * lsb - g))) / lsb)
     return IcdfTable(m, sb, low, fb, guard, c0, d1, worst)
-
-
-preset("clt4", "gaussian:method=clt,n=4,lanes=8,bits=16", "CLT Gaussian: sum of 4 uniforms, 8 lanes, Q3.12")
-preset("clt12", "gaussian:method=clt,n=12,lanes=8,bits=16", "CLT Gaussian: sum of 12 uniforms, 8 lanes, Q3.12")
-preset("icdf16", "gaussian:method=icdf,lanes=8,bits=16",
-       "inverse-CDF Gaussian: 32-bit uniform, octave + 16 sub-segments, degree-1 ROM, 8 lanes, Q3.12")

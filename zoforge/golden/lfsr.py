@@ -32,7 +32,7 @@ import numpy as np
 from .fixed import FixedFormat
 from .gf2 import Matrix, apply_tables, factorize, is_primitive
 from .source import SourceSpec
-from .spec import param, preset, register
+from .spec import param, register
 
 __all__ = ["LFSRSpec", "tap_catalogue", "lfsr_words", "lfsr_pieces"]
 
@@ -316,6 +316,3 @@ def lfsr_words(spec: LFSRSpec, cycles: int, *, seed: int | None = None, start: i
         out[pos:pos + len(rows)] = rows
         pos += len(rows)
     return out
-
-
-preset("prbs-lfsr32", "lfsr:width=32,lanes=1,form=galois", "one 32-bit Galois LFSR word per cycle")

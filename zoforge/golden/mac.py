@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fixed import FixedFormat, accumulator_bits, fit
-from .spec import Spec, param, preset, register
+from .spec import Spec, param, register
 
 __all__ = ["MacSpec", "matmul", "schedule", "mac_stream", "assemble"]
 
@@ -149,9 +149,3 @@ def assemble(spec: MacSpec, outputs, M: int, N: int) -> np.ndarray:
     mb = -(-M // spec.rows)
     out = np.asarray(outputs, dtype=np.int64).reshape(mb, N, spec.rows)
     return out.transpose(0, 2, 1).reshape(mb * spec.rows, N)[:M]
-
-
-preset("mac-int8", "mac:rows=4,lanes=8,row_bits=8,bcast_bits=8,acc_bits=32,max_len=65536",
-       "32 int8 multipliers (4 rows x 8 lanes), 32-bit accumulators")
-preset("mac-int16", "mac:rows=4,lanes=4,row_bits=16,bcast_bits=16,acc_bits=48,max_len=65536",
-       "16 int16 multipliers (4 rows x 4 lanes), 48-bit accumulators")

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fixed import fit, overflowed, shift_round, signed_bits_for
-from .spec import param, preset, register
+from .spec import param, register
 from .weight_stream import MAX_WORK_BITS, WeightStreamSpec
 
 __all__ = ["PerturbSpec", "perturb_codes", "SCALES"]
@@ -105,11 +105,3 @@ def perturb_codes(spec: PerturbSpec, w, z, s) -> tuple[np.ndarray, np.ndarray]:
         s = s[:, None]
     raw = w + s * spec.delta(z)
     return fit(raw, spec.w_format, spec.overflow), overflowed(raw, spec.w_format)
-
-
-preset("perturb-pezo16", "perturb:lanes=8,w_bits=16,w_frac=12,z_bits=16,z_frac=14,eps_shift=8",
-       "16-bit weights sQ3.12, PeZO perturbations sQ1.14, eps = 2**-8")
-preset("perturb-gauss16", "perturb:lanes=8,w_bits=16,w_frac=12,z_bits=16,z_frac=12,eps_shift=8",
-       "16-bit weights sQ3.12, Gaussian perturbations sQ3.12, eps = 2**-8")
-preset("perturb-mul", "perturb:lanes=4,w_bits=16,w_frac=14,z_bits=12,z_frac=10,eps_mul=33,eps_shift=15",
-       "eps = 33 * 2**-15 (about 1e-3) by a constant multiplier")

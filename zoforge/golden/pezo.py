@@ -58,7 +58,7 @@ from .lfsr import form_param, lfsr_pieces, poly_param, seed_param, width_param
 from .reuse import rotate_blocks, tile
 from .scale import fold_from_sumsq, norm_q, q_limits, scale_inplace, sqrt3_q, sum_squares
 from .source import SourceSpec
-from .spec import SpecError, param, preset, register
+from .spec import SpecError, param, register
 from .uniform import UniformSpec
 
 __all__ = ["PezoSpec", "perturbation", "perturbation_values", "unscaled", "tensor_scale", "fold_factor",
@@ -392,17 +392,3 @@ def fold_factor(spec: PezoSpec, start: int, length: int, seed: int | None = None
     if length < 1:
         raise ValueError(f"fold_factor: length={length} must be >= 1")
     return fold_from_sumsq(window_sumsq(spec, start, length, seed, spec.q), length, spec.q, spec.bits, spec.sfrac)
-
-
-preset("pezo-pool", "pezo:reuse=pool,pool=4096,lanes=8,bits=16,scale=norm",
-       "PeZO pool reuse: 4096 uniforms in memory, 8 lanes, 16-bit sQ1.14, per-tensor norm scaling")
-preset("pezo-pool-r1", "pezo:reuse=pool,pool=4096,lanes=8,bits=16,scale=norm,refresh=1",
-       "PeZO pool reuse as pezo-pool, the pool reseeded (refilled) for every query")
-preset("pezo-pool-fold", "pezo:reuse=pool,pool=4096,lanes=8,bits=16,scale=fold",
-       "PeZO pool reuse, sqrt(3) shift-and-add in gateware, per-tensor norm factor folded into the host's scalars")
-preset("pezo-pool-fold-r1", "pezo:reuse=pool,pool=4096,lanes=8,bits=16,scale=fold,refresh=1",
-       "PeZO pool reuse with folded scaling, the pool reseeded (refilled) for every query")
-preset("pezo-rotate", "pezo:reuse=rotate,gens=8,hold=8,lanes=8,bits=16,scale=norm",
-       "PeZO on-the-fly reuse: 8 generators held 8 cycles, rotating lanes, 16-bit, norm scaling")
-preset("pezo-uniform", "pezo:reuse=none,lanes=8,bits=16,scale=sqrt3",
-       "uniforms scaled by sqrt(3) (unit variance), 8 lanes, 16-bit sQ1.14, no reuse")

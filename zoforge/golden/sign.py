@@ -49,7 +49,7 @@ from .fixed import FixedFormat
 from .gf2 import Matrix, apply_tables
 from .lfsr import LFSRSpec, form_param, lfsr_pieces, lfsr_words, poly_param, seed_param, width_param
 from .source import SourceSpec
-from .spec import SpecError, param, preset, register
+from .spec import SpecError, param, register
 
 __all__ = ["SignSpec", "perturbation", "perturbation_values"]
 
@@ -250,13 +250,3 @@ def perturbation_values(spec: SignSpec, start: int, length: int, seed: int | Non
     """:func:`perturbation` as real values (+-2**(sparse/2) or 0), exact in any float type."""
     value = spec.code * spec.out_format.lsb
     return _render(spec, start, _output(length, np.dtype(dtype), out), seed, np.array([value, -value], dtype))
-
-
-preset("sign", "sign:lanes=8,bits=16", "Rademacher signs +-1, 8 lanes, 16-bit sQ1.14, one 32-bit LFSR")
-preset("sign-sparse", "sign:lanes=8,bits=16,sparse=2",
-       "sparse signs: +-2 with probability 1/4, else 0 (variance 1), 8 lanes, 16-bit sQ2.13")
-for _lanes in (2, 4):
-    preset(f"sign-x{_lanes}", f"sign:lanes={_lanes},bits=16",
-           f"Rademacher signs +-1, {_lanes} lanes, 16-bit sQ1.14, one 32-bit LFSR")
-    preset(f"sign-sparse-x{_lanes}", f"sign:lanes={_lanes},bits=16,sparse=2",
-           f"sparse signs: +-2 with probability 1/4, else 0, {_lanes} lanes, 16-bit sQ2.13")

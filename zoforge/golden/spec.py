@@ -126,8 +126,15 @@ def presets() -> dict[str, tuple[str, str]]:
 
 
 def _load_builtin_kinds() -> None:
-    # Importing the block modules registers their kinds and presets.
-    from . import catalogue  # noqa: F401
+    """Register the golden kinds (importing their modules) and the preset table, once."""
+    if _LOADED:
+        return
+    _LOADED.append(True)
+    from .catalogue import register_presets
+    register_presets()
+
+
+_LOADED: list[bool] = []
 
 
 def _convert(kind: str, name: str, raw: str, allowed: Allowed) -> Any:

@@ -20,7 +20,7 @@ import numpy as np
 from .fixed import FixedFormat
 from .lfsr import MAX_WIDTH, LFSRSpec, form_param, lfsr_words, poly_param, seed_param, width_param
 from .source import SourceSpec
-from .spec import param, preset, register
+from .spec import param, register
 
 __all__ = ["UniformSpec", "uniform_codes"]
 
@@ -82,6 +82,3 @@ def words_to_codes(words: np.ndarray, width: int, bits: int) -> np.ndarray:
 def uniform_codes(spec: UniformSpec, count: int, *, seed: int | None = None, start: int = 0) -> np.ndarray:
     """Codes for cycles ``start .. start+count-1``: int64 array (count, lanes)."""
     return words_to_codes(lfsr_words(spec.lfsr, count, seed=seed, start=start), spec.width, spec.bits)
-
-
-preset("uniform16", "uniform:bits=16,lanes=8,width=32", "8 lanes of 16-bit uniforms from 32-bit LFSRs")

@@ -35,7 +35,7 @@ import numpy as np
 
 from .fixed import FixedFormat, fit, overflowed, product_range, shift_round, signed_bits_for
 from .lfsr import LFSRSpec, lfsr_words, seed_param, width_param
-from .spec import param, preset, register
+from .spec import param, register
 from .weight_stream import MAX_WORK_BITS, WeightStreamSpec
 
 __all__ = ["UpdateSpec", "update_codes"]
@@ -159,11 +159,3 @@ def update_codes(spec: UpdateSpec, w, z, c, decay_en=1, random_bits=None) -> tup
     u = shift_round(total, spec.shift, spec.rounding, random_bits)
     raw = w - u
     return fit(raw, spec.w_format, spec.overflow), overflowed(raw, spec.w_format)
-
-
-preset("update16", "update:lanes=8,w_bits=16,w_frac=12,z_bits=16,z_frac=14,c_bits=16,c_frac=20",
-       "16-bit weights sQ3.12, PeZO z sQ1.14, c = lr*g in sQ-5.20, nearest-even")
-preset("update16-sr", "update:lanes=8,w_bits=16,w_frac=12,z_bits=16,z_frac=14,c_bits=16,c_frac=20,"
-       "rounding=stochastic,rng_width=32", "update16 with LFSR stochastic rounding")
-preset("update16-wd", "update:lanes=8,w_bits=16,w_frac=12,z_bits=16,z_frac=14,c_bits=16,c_frac=20,"
-       "decay_mul=1,decay_shift=16", "update16 with weight decay lr*wd = 2**-16 (a shift)")
