@@ -75,8 +75,8 @@ def _run(device, opts: DeviceTrainOptions) -> dict:
         bar.update(step, info["loss_plus"])
 
     def plot():
-        plot_run(out / PLOT, read_metrics(out / "metrics.jsonl"), "zo (engine)",
-                 title=f"ZO in {device.name}: {client.spec}")
+        plot_run(out / PLOT, read_metrics(out / "metrics.jsonl"), "zo",
+                 title=f"ZO training inside {device.name} ({trainer.net.sizes} network)")
 
     def on_eval(row):
         log.write(kind="eval", **row)

@@ -38,7 +38,8 @@ def plot_curves(path: str | os.PathLike, train: dict, evals: dict | None = None,
         line, = ax.plot(steps, smooth(values, window), label=f"{name} (train)", lw=1.4)
         colours[name] = line.get_color()
     for name, (steps, values) in (evals or {}).items():
-        ax.plot(steps, values, "o--", color=colours.get(name), ms=4, lw=0.8, label=f"{name} (eval)")
+        line, = ax.plot(steps, values, "o--", color=colours.get(name), ms=4, lw=0.8, label=f"{name} (eval)")
+        colours.setdefault(name, line.get_color())
     ax.set_xlabel("step")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
@@ -99,9 +100,10 @@ def plot_run(path: str | os.PathLike, records: list[dict], name: str, *, title: 
     return True
 
 
-def plot_distribution(path: str | os.PathLike, values, *, title: str = "", points: int = 2000) -> None:
+def plot_distribution(path: str | os.PathLike, values, *, title: str = "", points: int = 2000):
     """Histogram of the standardized ``values`` over the N(0, 1) density, and a QQ plot of their quantiles
-    against N(0, 1)'s (a Gaussian source lies on the diagonal; a uniform one bends flat at the tails)."""
+    against N(0, 1)'s (a Gaussian source lies on the diagonal; a uniform one bends flat at the tails).
+    Returns the QQ points drawn: (N(0, 1) quantiles, sample quantiles)."""
     from statistics import NormalDist
     plt = _pyplot()
     v = np.asarray(values, dtype=np.float64).ravel()
@@ -117,7 +119,8 @@ def plot_distribution(path: str | os.PathLike, values, *, title: str = "", point
     ax1.legend(fontsize=7)
     probs = (np.arange(min(points, len(z))) + 0.5) / min(points, len(z))
     expected = np.array([normal.inv_cdf(p) for p in probs])
-    ax2.plot(expected, np.quantile(z, probs), ".", ms=2, label="quantiles")
+    sample = np.quantile(z, probs)
+    ax2.plot(expected, sample, ".", ms=2, label="quantiles")
     lim = max(abs(expected).max(), 1.0)
     ax2.plot([-lim, lim], [-lim, lim], "k--", lw=1, label="y = x")
     ax2.set_xlabel("N(0, 1) quantile")
@@ -128,3 +131,4 @@ def plot_distribution(path: str | os.PathLike, values, *, title: str = "", point
     if title:
         fig.suptitle(title, fontsize=9)
     _save(fig, path)
+    return expected, sample
