@@ -55,8 +55,15 @@ def _complete(folder) -> pathlib.Path | None:
 
 
 def _what_to_download(name: str, cache: pathlib.Path) -> str:
-    return (f"where there is a network run `hf download {name} {' '.join(HUB_FILES)} --cache-dir {cache}` "
-            f"(pip install 'zoforge[hub]'), or give --init a local Hugging Face GPT-2 folder")
+    return f"download it where there is a network: hf download {name} {' '.join(HUB_FILES)} --cache-dir {cache}"
+
+
+def _cause(error: BaseException) -> str:
+    """The first cause of a hub error (the connection refused, the 404), short."""
+    while error.__cause__ is not None or error.__context__ is not None:
+        error = error.__cause__ or error.__context__
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text[:80]}" if text else type(error).__name__
 
 
 def resolve_init(init: str | os.PathLike) -> pathlib.Path:
@@ -78,16 +85,14 @@ def resolve_init(init: str | os.PathLike) -> pathlib.Path:
     if found is not None:
         return found
     if _offline():
-        raise CheckpointError(f"--init {text}: no such file or folder, nor in the Hugging Face cache {cache} "
+        raise CheckpointError(f"--init {text}: not a local path and not in the Hugging Face cache {cache} "
                               f"(HF_HUB_OFFLINE is set); {_what_to_download(text, cache)}")
     try:
         folder = snapshot_download(text, cache_dir=cache, allow_patterns=list(HUB_FILES),
                                    endpoint=os.environ.get("HF_ENDPOINT") or None)
     except Exception as e:                    # no network, no such repository, refused ...: one line
-        reason = " ".join(str(e).split())[:160] or type(e).__name__
-        raise CheckpointError(f"--init {text}: no such file or folder, not in the Hugging Face cache {cache}, and "
-                              f"the hub did not give it ({type(e).__name__}: {reason}); "
-                              f"{_what_to_download(text, cache)}") from None
+        raise CheckpointError(f"--init {text}: not a local path and not in the Hugging Face cache {cache}; the hub "
+                              f"did not give it ({_cause(e)}); {_what_to_download(text, cache)}") from None
     found = _complete(folder)
     if found is None:
         raise CheckpointError(f"--init {text}: the hub repository has no {WEIGHTS} with {CONFIG} (zoforge reads "
