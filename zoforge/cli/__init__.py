@@ -89,10 +89,13 @@ def cmd_list(args) -> int:
             shown = hex(default) if isinstance(default, int) and name == "poly" else default
             print(f"  {name:<8} default {shown!s:<8} {allowed.describe():<34} {allowed.doc}")
     if args.kind and args.kind not in kinds():
-        raise SpecError(f"list: kind {args.kind!r} is unknown; kind must be one of {'|'.join(kinds())}")
-    if not args.kind:
-        print("presets:")
-        for name, (text, description) in presets().items():
+        raise SpecError(f"list: kind {args.kind!r} is unknown{did_you_mean(args.kind, kinds())}; kind must be one "
+                        f"of {'|'.join(kinds())}")
+    shown = {name: entry for name, entry in presets().items()
+             if not args.kind or entry[0].partition(":")[0] == args.kind}
+    if shown:
+        print("presets:" if not args.kind else f"{args.kind} presets:")
+        for name, (text, description) in shown.items():
             print(f"  {name:<14} {text:<52} {description}")
     return 0
 
