@@ -101,9 +101,14 @@ def _add_optimizer(p, D, *, lr_by_optimizer: bool, device: bool = False) -> None
     g = p.add_argument_group("optimizer")
     g.add_argument("--optimizer", choices=OPTIMIZERS, help="adamw (backprop), mezo (ZO, Gaussian z), "
                    f"pezo (ZO, z from --perturb: the numbers the FPGA makes){_d(D.optimizer)}")
-    others = ", ".join(f"{show_default(v)} for {k}" for k, v in _LR_DEFAULT.items() if v != D.lr)
-    g.add_argument("--lr", type=number("--lr", 0.0), help=f"learning rate{_d(D.lr)}"
-                   + (f"; {others}" if lr_by_optimizer else "") + (f"; with --device: {_dev('lr')}" if device else ""))
+    if lr_by_optimizer:              # the default follows --optimizer
+        same = ", ".join(k for k, v in _LR_DEFAULT.items() if v == D.lr)
+        others = "; ".join(f"{show_default(v)} for {k}" for k, v in _LR_DEFAULT.items() if v != D.lr)
+        shown = f" (default {show_default(D.lr)} for {same}; {others})"
+    else:
+        shown = _d(D.lr)
+    g.add_argument("--lr", type=number("--lr", 0.0), help=f"learning rate{shown}"
+                   + (f"; with --device: {_dev('lr')}" if device else ""))
     g.add_argument("--lr-schedule", choices=("constant", "cosine"), help=f"learning-rate schedule{_d(D.lr_schedule)}")
     g.add_argument("--warmup", type=integer("--warmup", 0), help=f"linear warm-up steps{_d(D.warmup)}")
     g.add_argument("--weight-decay", type=number("--weight-decay", 0.0, lo_open=False),
@@ -165,7 +170,9 @@ def _add_device(p) -> None:
                    "BOARD:PORT (a flashed board, e.g. icebreaker:/dev/ttyUSB1)")
     g.add_argument("--engine", metavar="SPEC", help="the engine spec (default: the board's preset; golden: "
                    "engine-s); must be what the board was built with")
-    g.add_argument("--link", metavar="SPEC", help="the link spec (default: the board's; sim uses divisor=4)")
+    from ..device.connect import SIM_DIVISOR
+    g.add_argument("--link", metavar="SPEC", help=f"the link spec (default: the board's; sim:BOARD with "
+                   f"divisor={SIM_DIVISOR})")
     g.add_argument("--hidden", type=_hidden, metavar="N,N", help="hidden layer sizes (default none: a linear "
                    "classifier)")
 
