@@ -81,7 +81,6 @@ def test_sim_pysim_agrees(capsys):
     (["synth", "lfsr", "--family", "xc7", "--fmax"], ["fmax"]),
     (["list", "nosuch"], ["nosuch"]),
     (["gen"], ["required"]),
-    ([], ["required"]),
 ])
 def test_bad_command_lines_exit_2_with_one_line(argv, words, capsys):
     code, out, err = run(capsys, *argv)

@@ -1,6 +1,8 @@
 """Errors the CLI turns into one clear line, and how an error line shows a user's input."""
 
-__all__ = ["ToolError", "UsageError", "OutputError", "shown", "MAX_SHOWN"]
+import difflib
+
+__all__ = ["ToolError", "UsageError", "OutputError", "shown", "did_you_mean", "MAX_SHOWN"]
 
 #: Characters of a user's input an error line echoes; the rest is elided with its length.
 MAX_SHOWN = 200
@@ -26,3 +28,11 @@ def shown(value, limit: int = MAX_SHOWN) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit - 40]}...{text[-20:]} ({len(str(value))} characters)"
+
+
+def did_you_mean(word, choices) -> str:
+    """``" (did you mean 'pezo'?)"`` when ``word`` is a near miss of one of ``choices``, else ``""``."""
+    if not isinstance(word, str):
+        return ""
+    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -21,6 +21,8 @@ def test_training_in_the_golden_engine(tmp_path, capsys):
     codes, meta = load_weights(tmp_path / "weights.safetensors")
     assert codes.shape == (9, 2) and meta["device"] == "golden" and meta["engine"].startswith("engine:")
     assert np.abs(codes).max() > 0
+    assert (tmp_path / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"      # the plot the run promises
+    assert f"plot {tmp_path / 'loss.png'}" in out
     # the same options give the same bits
     code, _, _ = run(capsys, "train", "--device", "golden", "--steps", "60", "-o", tmp_path / "again",
                      "--no-progress")

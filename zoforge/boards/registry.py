@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
+from ..errors import did_you_mean
 from ..golden.link import LinkSpec
 
 __all__ = ["Board", "BOARDS", "get_board", "UnknownBoard"]
@@ -54,5 +55,6 @@ BOARDS: dict[str, Board] = {b.name: b for b in (
 
 def get_board(name: str) -> Board:
     if name not in BOARDS:
-        raise UnknownBoard(f"board: {name!r} is not a known board; board must be one of {'|'.join(BOARDS)}")
+        raise UnknownBoard(f"board: {name!r} is not a known board; board must be one of {'|'.join(BOARDS)}"
+                           + did_you_mean(name, BOARDS))
     return BOARDS[name]

@@ -6,22 +6,49 @@ import argparse
 import io
 import json
 import os
+import re
 import sys
 import time
 
 from .. import atomic
-from ..errors import ToolError, UsageError
+from ..errors import ToolError, UsageError, did_you_mean
 from ..golden.spec import SpecError
-from .values import identifier, integer, path
+from .values import identifier, integer, path, show_default
 
 EXIT_BAD_INPUT = 2
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Examples keep their lines; an option with a default in argparse shows it (options whose default
+    depends on the command or on other options write theirs into the help text themselves)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if ("(default" in text or default is None or default is False or default is argparse.SUPPRESS
+                or not action.option_strings or isinstance(action, argparse._VersionAction)):
+            return text
+        return f"{text} (default {show_default(default)})".replace("%", "%%")
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):            # one line instead of usage + message
-        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+        raise UsageError(f"{message}{_suggest(message)} (see {self.prog} --help)")
 
 
+_INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)$")
+
+
+def _suggest(message: str) -> str:
+    """argparse's "invalid choice" gets a "did you mean" for a near miss."""
+    found = _INVALID_CHOICE.search(message)
+    if not found:
+        return ""
+    return did_you_mean(found.group(1), re.findall(r"'([^']*)'", found.group(2)))
 
 
 def _probability(text: str) -> float:
@@ -62,10 +89,13 @@ def cmd_list(args) -> int:
             shown = hex(default) if isinstance(default, int) and name == "poly" else default
             print(f"  {name:<8} default {shown!s:<8} {allowed.describe():<34} {allowed.doc}")
     if args.kind and args.kind not in kinds():
-        raise SpecError(f"list: kind {args.kind!r} is unknown; kind must be one of {'|'.join(kinds())}")
-    if not args.kind:
-        print("presets:")
-        for name, (text, description) in presets().items():
+        raise SpecError(f"list: kind {args.kind!r} is unknown{did_you_mean(args.kind, kinds())}; kind must be one "
+                        f"of {'|'.join(kinds())}")
+    shown = {name: entry for name, entry in presets().items()
+             if not args.kind or entry[0].partition(":")[0] == args.kind}
+    if shown:
+        print("presets:" if not args.kind else f"{args.kind} presets:")
+        for name, (text, description) in shown.items():
             print(f"  {name:<14} {text:<52} {description}")
     return 0
 
@@ -105,14 +135,14 @@ def cmd_sim(args) -> int:
     if is_session_check(args):
         return cmd_sim_sessions(args)
     if args.sessions is not None or args.commands != SIM_COMMANDS or args.link:
-        raise UsageError("zoforge sim: --sessions, --commands and --link apply to the engine and board tops")
+        raise UsageError("--sessions, --commands and --link apply to the engine and board tops")
     stream_kind_check(args.spec)
     spec = _spec(args.spec, args.seed)
     simulator = simulator_of(args)
-    cycles = 2000 if args.cycles is None else args.cycles
-    backpressure = 0.25 if args.backpressure is None else args.backpressure
+    cycles = SIM_CYCLES if args.cycles is None else args.cycles
+    backpressure = SIM_BACKPRESSURE if args.backpressure is None else args.backpressure
     if args.waves and simulator != "pysim":
-        raise UsageError("zoforge sim: stream waveforms are written by pysim; use --simulator pysim with --waves")
+        raise UsageError("stream waveforms are written by pysim; use --simulator pysim with --waves")
     netlist = (args.netlist, args.family) if args.netlist else None
 
     def run(waves=None):
@@ -170,12 +200,18 @@ def cmd_quality(args) -> int:
     from ..golden.stats import quality
     from ..limits import check_memory
     spec = _spec(args.spec, args.seed)
+    if args.plot:
+        atomic.check_target(args.plot)       # before the numbers are drawn
     check_memory(4 * 8 * args.count, f"quality --count {args.count}")   # words, floats and the statistics' copies
     values = spec.out_format.to_float(spec.golden(-(-args.count // spec.outputs_per_cycle))).ravel()
     q = quality(values)
     print(f"{spec}: {len(values)} samples")
     for key, value in q.items():
         print(f"  {key:<10}{value:.6g}")
+    if args.plot:
+        from ..host.plot import plot_distribution
+        plot_distribution(args.plot, values, title=f"{spec}: {len(values)} samples")
+        print(f"wrote {args.plot}: histogram and QQ plot against N(0, 1)")
     return 0
 
 
@@ -190,11 +226,16 @@ SPEC_HELP = ("block spec: KIND, KIND:key=value,... or a preset name (see `zoforg
              "e.g. pezo:reuse=pool,pool=4096,lanes=8,bits=16,scale=norm")
 MAX_COUNT = 100_000_000
 SIM_COMMANDS = 30
+SIM_CYCLES, SIM_BACKPRESSURE = 2000, 0.25      # stream blocks (None marks "not given": engines refuse them)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="zoforge", description="Hardware generators for on-device zeroth-order fine-tuning.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p = _Parser(prog="zoforge", description="Hardware generators for on-device zeroth-order fine-tuning.",
+                epilog="start with: zoforge list | zoforge quickstart | zoforge train --help (README.md has more)")
+    p.add_argument("--version", action="version", version=f"zoforge {_version()}",
+                   help="print zoforge's version and exit")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    p.set_defaults(func=None, parser=p)
 
     s = sub.add_parser("list", help="block kinds, their parameters with allowed ranges, and presets")
     s.add_argument("kind", nargs="?", help="show only this kind")
@@ -226,16 +267,16 @@ def build_parser() -> argparse.ArgumentParser:
                                                    "golden link and engine (see `zoforge boards`)")
     s.add_argument("--link", metavar="SPEC", help="with --board: the link spec (default: the board's)")
     s.add_argument("--cycles", type=integer("cycles", 1, 10_000_000),
-                   help="blocks: output words (transfers) to compare (default 2000)")
+                   help=f"blocks: output words (transfers) to compare (default {SIM_CYCLES})")
     s.add_argument("--sessions", type=integer("sessions", 1, 1000),
                    help="engine/board: random command sessions (default 3 for the engine, 1 for a board)")
     s.add_argument("--commands", type=integer("commands", 1, 10_000), default=SIM_COMMANDS,
-                   help=f"engine/board: random commands per session (default {SIM_COMMANDS})")
+                   help="engine/board: random commands per session")
     s.add_argument("--simulator", choices=("pysim", "icarus", "verilator"),
                    help="Amaranth's simulator (default), or the emitted Verilog in Icarus or Verilator "
                         "(icarus with --netlist)")
     s.add_argument("--backpressure", type=_probability,
-                   help="blocks: probability that the consumer stalls in a cycle (default 0.25)")
+                   help=f"blocks: probability that the consumer stalls in a cycle (default {SIM_BACKPRESSURE})")
     s.add_argument("--seed", type=integer("seed", 1, 2**64 - 1),
                    help="blocks: override the spec's seed; engine/board: the sessions' random seed (default 1)")
     s.add_argument("--waves", metavar="FILE.vcd", help="write a waveform (on a mismatch one is written anyway, "
@@ -247,7 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("synth", help="resource counts (LUT/FF/carry/DSP/BRAM) from Yosys")
     s.add_argument("spec", help=SPEC_HELP)
-    s.add_argument("--family", choices=("ice40", "ecp5", "xc7"), required=True)
+    s.add_argument("--family", choices=("ice40", "ecp5", "xc7"), required=True,
+                   help="FPGA family: ice40 (Lattice iCE40), ecp5 (Lattice ECP5), xc7 (Xilinx 7-series)")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
     s.add_argument("--fmax", action="store_true", help="also place and route with nextpnr (ice40, ecp5)")
     s.set_defaults(func=cmd_synth)
@@ -256,6 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("spec", help=SPEC_HELP)
     s.add_argument("--count", type=integer("count", 1, MAX_COUNT), default=1_000_000, help="numbers to draw")
     s.add_argument("--seed", type=integer("seed", 1, 2**64 - 1), help="override the spec's seed")
+    s.add_argument("--plot", metavar="FILE.png", type=path("--plot"),
+                   help="also draw the histogram and a QQ plot against N(0, 1)")
     s.set_defaults(func=cmd_quality)
 
     from .npu import add_npu_parser
@@ -278,16 +322,32 @@ MAX_LINE = 500
 
 
 def _line(message) -> str:
-    """One line of at most MAX_LINE characters (inputs are already cut where they are echoed)."""
+    """One line of at most MAX_LINE characters (inputs are already cut where they are echoed), without a
+    second "zoforge ...:" prefix after the one main() prints."""
     text = " ".join(str(message).split()).encode("utf-8", "backslashreplace").decode("utf-8")
+    text = _PREFIX.sub("", text)
     return text if len(text) <= MAX_LINE else f"{text[:MAX_LINE - 60]} ... {text[-50:]}"
+
+
+def _version() -> str:
+    from importlib import metadata
+    try:
+        return metadata.version("zoforge")
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
+_PREFIX = re.compile(r"^zoforge(?: [a-z-]+)?: ")
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if args.func is None:                # bare `zoforge` (or `zoforge npu`): its help, no error
+            args.parser.print_help()
+            return 0
         if args.command == "synth" and args.fmax and args.family == "xc7":
-            raise UsageError("zoforge synth: --fmax is available for ice40 and ecp5 (no open xc7 place-and-route)")
+            raise UsageError("--fmax is available for ice40 and ecp5 (no open xc7 place-and-route)")
         return args.func(args)
     except (UsageError, SpecError) as e:
         print(f"zoforge: error: {_line(e)}", file=sys.stderr)

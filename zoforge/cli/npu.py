@@ -116,7 +116,8 @@ def cmd_build(args) -> int:
 def add_npu_parser(subparsers, parser_class) -> None:
     """Add ``npu`` with its subcommands to the main CLI's subparsers."""
     npu = subparsers.add_parser("npu", help="NPU GEMM designs: build (IRON), emulate, validate, perf model")
-    sub = npu.add_subparsers(dest="npu_command", required=True, parser_class=parser_class)
+    sub = npu.add_subparsers(dest="npu_command", metavar="COMMAND", parser_class=parser_class)
+    npu.set_defaults(func=None, parser=npu)
 
     s = sub.add_parser("build", help="lower to IRON/MLIR; with aiecc.py: final.xclbin + insts per shape")
     s.add_argument("spec", help=SPEC_HELP)

@@ -24,7 +24,7 @@ def simulator_of(args) -> str:
     """--simulator, defaulting to pysim (RTL) or icarus (a netlist)."""
     if args.netlist:
         if args.simulator not in (None, "icarus"):
-            raise UsageError(f"zoforge sim: --netlist runs in icarus (with the family's cell models), "
+            raise UsageError(f"--netlist runs in icarus (with the family's cell models), "
                              f"not --simulator={args.simulator}")
         return "icarus"
     return args.simulator or "pysim"
@@ -32,9 +32,9 @@ def simulator_of(args) -> str:
 
 def check_options(args) -> None:
     if bool(args.netlist) != bool(args.family):
-        raise UsageError("zoforge sim: --netlist and --family go together, e.g. --netlist synth --family ice40")
+        raise UsageError("--netlist and --family go together, e.g. --netlist synth --family ice40")
     if args.waves and not args.waves.endswith(".vcd"):
-        raise UsageError(f"zoforge sim: --waves={args.waves!r} must name a .vcd file")
+        raise UsageError(f"--waves={args.waves!r} must name a .vcd file")
 
 
 def mismatch_waves(name: str, simulator: str) -> str:
@@ -47,7 +47,7 @@ def is_session_check(args) -> bool:
     if args.board:
         return True
     if args.spec is None:
-        raise UsageError("zoforge sim: give a SPEC (see `zoforge list`) or --board NAME")
+        raise UsageError("give a SPEC (see `zoforge list`) or --board NAME")
     from ..golden.spec import SpecError, parse
     try:
         return parse(args.spec).KIND == "engine"
@@ -80,7 +80,7 @@ def cmd_sim_sessions(args) -> int:
     simulator = simulator_of(args)
     netlist = (args.netlist, args.family) if args.netlist else None
     if args.cycles is not None or args.backpressure is not None:
-        raise UsageError("zoforge sim: --cycles and --backpressure apply to stream blocks; an engine or board "
+        raise UsageError("--cycles and --backpressure apply to stream blocks; an engine or board "
                          "check runs --sessions of --commands")
     seed = args.seed or 1
     if args.board:
@@ -101,10 +101,10 @@ def cmd_sim_sessions(args) -> int:
         name = f"{board.name}-board"
     else:
         if args.link:
-            raise UsageError("zoforge sim: --link applies with --board")
+            raise UsageError("--link applies with --board")
         spec = _engine_spec(args.spec)
         if args.waves and simulator == "verilator":
-            raise UsageError("zoforge sim: waveforms of the engine are written by pysim or icarus; "
+            raise UsageError("waveforms of the engine are written by pysim or icarus; "
                              "use --simulator pysim|icarus with --waves")
         run = lambda waves: check_engine(spec, simulator, sessions=args.sessions or 3,  # noqa: E731
                                          commands=args.commands, seed=seed, waves=waves, netlist=netlist)

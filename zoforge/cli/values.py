@@ -8,7 +8,7 @@ import math
 
 from ..errors import shown
 
-__all__ = ["integer", "number", "path", "text", "identifier"]
+__all__ = ["integer", "number", "path", "text", "identifier", "show_default"]
 
 
 def integer(option: str, lo: int | None, hi: int | None = None):
@@ -77,3 +77,12 @@ def identifier(option: str):
         except ValueError as e:
             raise argparse.ArgumentTypeError(str(e)) from None
     return convert
+
+
+def show_default(value) -> str:
+    """A default as a help line shows it, in the form the option's own converter reads back."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(show_default(v) for v in value) if value else "none"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)

@@ -2,6 +2,7 @@
 (golden model, simulated board or real board), by engine commands only (:class:`ZOTrainer`).
 
 The run directory gets ``metrics.jsonl`` (one line per step, evaluations with ``"kind": "eval"``) and
+``loss.png`` (train loss and every evaluation so far, rewritten at each evaluation) and
 ``weights.safetensors``: the engine's weight memory read back over the link (``engine.words``, int32
 codes, words x lanes) with the engine spec, the layer sizes and the device in its metadata. Runs on
 two devices from the same options end with identical weight codes when both engines compute the same
@@ -24,12 +25,13 @@ from ..errors import OutputError
 from ..runlock import lock_folder
 from .options import DeviceTrainOptions
 from .trainer import ZOTrainer, make_task
-from ..metrics import MetricsLog
+from ..host.plot import plot_run
+from ..metrics import MetricsLog, read_metrics
 from ..progress import Progress
 
-__all__ = ["run_engine_training", "save_weights", "load_weights", "WEIGHTS"]
+__all__ = ["run_engine_training", "save_weights", "load_weights", "WEIGHTS", "PLOT"]
 
-WEIGHTS = "weights.safetensors"
+WEIGHTS, PLOT = "weights.safetensors", "loss.png"
 
 
 def save_weights(path, client, words: int, metadata: dict) -> np.ndarray:
@@ -72,8 +74,13 @@ def _run(device, opts: DeviceTrainOptions) -> dict:
         log.write(kind="train", step=step, **info)
         bar.update(step, info["loss_plus"])
 
+    def plot():
+        plot_run(out / PLOT, read_metrics(out / "metrics.jsonl"), "zo",
+                 title=f"ZO training inside {device.name} ({trainer.net.sizes} network)")
+
     def on_eval(row):
         log.write(kind="eval", **row)
+        plot()
         bar.message(f"eval step {row['step']}: loss {row['loss']:.4f} accuracy {row['accuracy']:.3f} "
                     f"(test {row['test_loss']:.4f} / {row['test_accuracy']:.3f})")
 
@@ -95,5 +102,5 @@ def _run(device, opts: DeviceTrainOptions) -> dict:
     codes = save_weights(weights, client, trainer.net.words, {**metadata, "step": step})
     stats = device.link.stats if device.link is not None else None
     return {"steps": step, "seconds": time.perf_counter() - t0, "first": evals[0], "last": evals[-1],
-            "weights": weights, "codes": codes, "link": stats,
+            "weights": weights, "codes": codes, "link": stats, "plot": out / PLOT,
             "c_saturated": trainer.c_saturated}

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ..errors import did_you_mean
 from ..errors import shown as _shown
 
 __all__ = ["SpecError", "Spec", "param", "parse", "register", "kinds", "presets", "preset"]
@@ -142,7 +143,8 @@ def _convert(kind: str, name: str, raw: str, allowed: Allowed) -> Any:
         for choice in allowed.choices:
             if raw == str(choice):
                 return choice
-        raise SpecError(f"{kind}: {name}={_shown(raw)} is not allowed; {name} must be {allowed.describe()}")
+        raise SpecError(f"{kind}: {name}={_shown(raw)} is not allowed; {name} must be {allowed.describe()}"
+                        + did_you_mean(raw, allowed.choices))
     try:
         return int(raw, 0)
     except ValueError:
@@ -163,8 +165,8 @@ def parse(text: str, expect: type[Spec] | tuple[type[Spec], ...] | None = None) 
     kind, sep, body = text.partition(":")
     kind = kind.strip()
     if kind not in _REGISTRY:
-        raise SpecError(f"spec: kind {_shown(kind)} is unknown; kind must be one of {'|'.join(_REGISTRY)} "
-                        f"or a preset ({'|'.join(_PRESETS)})")
+        raise SpecError(f"spec: kind {_shown(kind)} is unknown{did_you_mean(kind, [*_REGISTRY, *_PRESETS])}; kind "
+                        f"must be one of {'|'.join(_REGISTRY)} or a preset ({'|'.join(_PRESETS)})")
     cls = _REGISTRY[kind]
     allowed = {name: a for name, _, a in cls.parameters()}
     values: dict[str, Any] = {}
@@ -176,7 +178,8 @@ def parse(text: str, expect: type[Spec] | tuple[type[Spec], ...] | None = None) 
         if not eq or not _KEY.match(key) or raw == "":
             raise SpecError(f"{kind}: item {_shown(item)} is malformed; write key=value (keys: {', '.join(allowed)})")
         if key not in allowed:
-            raise SpecError(f"{kind}: key {_shown(key)} is unknown; keys are {', '.join(allowed)}")
+            raise SpecError(f"{kind}: key {_shown(key)} is unknown; keys are {', '.join(allowed)}"
+                            + did_you_mean(key, allowed))
         if key in values:
             raise SpecError(f"{kind}: key {_shown(key)} is given twice")
         values[key] = _convert(kind, key, raw, allowed[key])

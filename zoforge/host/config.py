@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..errors import shown
+from ..errors import did_you_mean, shown
 from ..golden.spec import Spec, SpecError, param
 
 __all__ = ["GPTConfig", "PRESETS", "preset", "parse_config", "VOCAB_MULTIPLE", "LN_EPS", "NAMES", "shapes",
@@ -108,7 +108,8 @@ PRESETS: dict[str, tuple[GPTConfig, str]] = {
 
 def preset(name: str) -> GPTConfig:
     if name not in PRESETS:
-        raise SpecError(f"gpt: preset {name!r} is unknown; use one of {'|'.join(PRESETS)}")
+        raise SpecError(f"gpt: preset {name!r} is unknown; use one of {'|'.join(PRESETS)}"
+                        + did_you_mean(name, PRESETS))
     return PRESETS[name][0]
 
 

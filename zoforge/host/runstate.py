@@ -2,6 +2,8 @@
 
     RUN/checkpoints/step-00000120/   model.safetensors + config.json   (Hugging Face layout: loadable
                                      by ``--init``, ``zoforge eval``/``sample`` and transformers)
+                                     vocab.json + merges.txt           (the GPT-2 BPE files the run was
+                                                                        trained with; none for bytes)
                                      optimizer.safetensors             (AdamW's m and v; absent for ZO)
                                      state.json                        (run id, step, options, optimizer
                                                                         state, seeds, stream and data position)
@@ -63,8 +65,10 @@ def _fsync_dir(folder: pathlib.Path) -> None:
 
 
 def save_checkpoint(run: str | os.PathLike, step: int, config, params, state: dict,
-                    arrays: dict[str, np.ndarray], keep: int = 2) -> pathlib.Path:
-    """Write, verify and publish the checkpoint of ``step``; ``state`` must carry the run id ("run")."""
+                    arrays: dict[str, np.ndarray], keep: int = 2,
+                    files: dict[str, os.PathLike] | None = None) -> pathlib.Path:
+    """Write, verify and publish the checkpoint of ``step``; ``state`` must carry the run id ("run").
+    ``files``: name in the checkpoint -> file to copy in (the tokenizer's), listed in the manifest."""
     if not np.isfinite(params.data).all() or not all(np.isfinite(a).all() for a in arrays.values()):
         raise NonFiniteWeights(f"non-finite weights (NaN or inf) at step {step}: not saved")
     root = atomic.make_dir(pathlib.Path(run) / CHECKPOINTS)
@@ -72,6 +76,8 @@ def save_checkpoint(run: str | os.PathLike, step: int, config, params, state: di
     final = root / f"step-{step:08d}"
     try:
         save_hf(tmp, config, params)
+        for name, source in (files or {}).items():
+            atomic.write_bytes(tmp / name, pathlib.Path(source).read_bytes())
         if arrays:
             atomic.write_chunks(tmp / OPTIMIZER, iter_dump(arrays, metadata={"format": FORMAT}))
         state = {"format": FORMAT, "version": VERSION, **state, "step": step}

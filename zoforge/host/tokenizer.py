@@ -30,6 +30,7 @@ class TokenizerError(ValueError):
 
 class Tokenizer(Protocol):
     name: str
+    files: dict         # name in a checkpoint -> the file it was read from
     vocab_size: int     # ids are in [0, vocab_size)
     eot: int            # end-of-text id, separating documents
 
@@ -44,6 +45,7 @@ class ByteTokenizer:
     name = "bytes"
     vocab_size = 257
     eot = 256
+    files: dict = {}    # no files to carry with a checkpoint
 
     def encode(self, text: str) -> list[int]:
         return list(text.encode("utf-8"))
@@ -88,6 +90,7 @@ class BpeTokenizer:
         if not isinstance(encoder, dict) or not all(isinstance(v, int) for v in encoder.values()):
             raise TokenizerError(f"{enc_file}: must be a JSON object of token -> integer id")
         ranks = _ranks(encoder, merges, enc_file, bpe_file)
+        self.files = {HF_ENCODER: enc_file, HF_MERGES: bpe_file}   # what a checkpoint carries, HF's names
         specials = {t: i for t, i in encoder.items() if t.startswith("<|") and t.endswith("|>")}
         if EOT_TEXT not in specials:
             raise TokenizerError(f"{enc_file}: has no {EOT_TEXT} token")

@@ -37,11 +37,12 @@ from .config import num_elements, parse_config
 from ..limits import check_memory
 from .data import load_task
 from ..metrics import MetricsLog, read_metrics
+from .hub import resolve_init
 from .model import GPT
 from .optim import NonFiniteLoss, Workers, build
 from .options import RESUMABLE, OptionError, TrainOptions
 from .params import Params
-from .plot import plot_curves
+from .plot import plot_run
 from ..progress import Progress
 from ..runlock import lock_folder
 from .runstate import (MANIFEST, NonFiniteWeights, any_checkpoint, clean_partial, latest_checkpoint,
@@ -69,12 +70,12 @@ class RunResult:
 
 
 def load_model(init: str | None, model: str, seed: int):
-    """(config, params, folder) from a checkpoint (HF directory, llm.c .bin, or a run directory: its
-    newest checkpoint) or a fresh initialisation of the shape ``model``."""
+    """(config, params, folder) from a checkpoint (Hugging Face hub name or directory, llm.c .bin, or a run
+    directory: its newest checkpoint) or a fresh initialisation of the shape ``model``."""
     if init is None:
         config = parse_config(model)
         return config, Params.init(config, seed), None
-    path = pathlib.Path(init)
+    path = resolve_init(init)                                # a hub name: its snapshot in the hub's cache
     newest = latest_checkpoint(path) if path.is_dir() else None
     if newest is not None:
         path = newest
@@ -90,7 +91,7 @@ def resolve_tokenizer(spec: str | None, config, folder: pathlib.Path | None):
         tok = load_tokenizer(spec)
     elif config.vocab_size == ByteTokenizer.vocab_size:
         tok = ByteTokenizer()
-    elif folder is not None and any((folder / f).is_file() for f in ("encoder.json", "vocab.json")):
+    elif _has_tokenizer_files(folder):
         tok = load_tokenizer(folder)
     else:
         raise TokenizerError(f"the model has a {config.vocab_size}-token vocabulary: give --tokenizer FOLDER with "
@@ -99,6 +100,10 @@ def resolve_tokenizer(spec: str | None, config, folder: pathlib.Path | None):
         raise TokenizerError(f"--tokenizer {tok.name} has {tok.vocab_size} tokens but the model only "
                              f"{config.vocab_size}")
     return tok
+
+
+def _has_tokenizer_files(folder) -> bool:
+    return folder is not None and any((folder / f).is_file() for f in ("encoder.json", "vocab.json"))
 
 
 def _training_bytes(config, opts) -> int:
@@ -188,8 +193,8 @@ class Trainer:
             folder, (config, params, state, arrays) = _checkpoint, load_checkpoint(_checkpoint)
             self.run_id = state["run"]
             self.step = int(state["step"])
-            if opts.init is not None and opts.tokenizer is None:       # BPE files live with the original model
-                init = pathlib.Path(opts.init)
+            if opts.init is not None and opts.tokenizer is None and not _has_tokenizer_files(folder):
+                init = resolve_init(opts.init)        # a checkpoint of an older zoforge: the files of --init
                 folder = init if init.is_dir() else init.parent
         if opts.seq > config.block_size:
             raise OptionError(f"--seq={opts.seq} exceeds the model's block_size {config.block_size}; "
@@ -288,6 +293,8 @@ class Trainer:
                     progress.update(self.step, loss)
                     if self.step == opts.steps or (opts.eval_interval and self.step % opts.eval_interval == 0):
                         self._evaluate(metrics, progress)
+                        if self.step < opts.steps:
+                            self.plot()                     # the end's plot comes after the loop
                     if self.step == opts.steps or (opts.checkpoint_interval and
                                                    self.step % opts.checkpoint_interval == 0):
                         with stop.hold():
@@ -372,19 +379,16 @@ class Trainer:
 
     def _save(self) -> None:
         self.checkpoint = save_checkpoint(self.out, self.step, self.config, self.model.params, self._state(),
-                                          self.optimizer.arrays(), keep=self.opts.keep)
+                                          self.optimizer.arrays(), keep=self.opts.keep,
+                                          files=getattr(self.tokenizer, "files", {}))
 
     def _checkpoint_step(self) -> int:
         return int(self.checkpoint.name.split("-")[-1]) if self.checkpoint else 0
 
     def plot(self) -> pathlib.Path:
-        records = read_metrics(self.out / "metrics.jsonl")
-        train = [(r["step"], r["loss"]) for r in records if r.get("kind") == "train" and isinstance(r["loss"], float)]
-        evals = [(r["step"], r["loss"]) for r in records if r.get("kind") == "eval"]
-        acc = [(r["step"], r["accuracy"]) for r in records if r.get("kind") == "eval" and "accuracy" in r]
-        name = self.opts.optimizer
+        """``loss.png``: the train loss and every evaluation so far (rewritten at each evaluation, so a
+        long run's plot shows where it stands)."""
         path = self.out / "loss.png"
-        if train:
-            plot_curves(path, {name: tuple(zip(*train))}, {name: tuple(zip(*evals))} if evals else None,
-                        title=f"{name} on {self.opts.task}", extra={name: tuple(zip(*acc))} if acc else None)
+        name = self.opts.optimizer
+        plot_run(path, read_metrics(self.out / "metrics.jsonl"), name, title=f"{name} on {self.opts.task}")
         return path
