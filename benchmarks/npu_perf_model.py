@@ -45,7 +45,7 @@ QUIET_ZO_STEP_S = 0.806              # PeZO pool step, B*T = 256, quiet machine 
 def faster_cpu(record: StepRecord, factor: float) -> StepRecord:
     """The same step on a CPU ``1/factor`` times as fast (every part alike)."""
     return StepRecord(record.step_s * factor, [GemmCall(c.shape, c.weight, c.cpu_s * factor) for c in record.calls],
-                      record.converted)
+                      record.converted_elems)
 
 
 @dataclass
