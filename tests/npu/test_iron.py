@@ -188,3 +188,14 @@ def test_stand_in_maps_bf16_to_ml_dtypes(fake):
     import ml_dtypes
     from aie.iron.dtype import str_to_dtype
     assert str_to_dtype("bf16") is ml_dtypes.bfloat16
+
+
+def test_lowering_gives_each_fifo_its_own_depth(monkeypatch):
+    """c_depth=1 reaches IRON as single-buffered C fifos next to double-buffered A and B."""
+    from tests.npu import fake_iron
+    log = fake_iron.install(monkeypatch)
+    p = plan(parse("gemm:cols=2,rows=2,m=32,k=32,n=64,c_depth=1"), (128, 128, 256))
+    lower(p)
+    depths = {e[1]: e[2] for e in log if e[0] == "fifo"}
+    assert depths == {name: f.depth for name, f in p.topology.fifos.items()}
+    assert {d for n, d in depths.items() if n.startswith("C_")} == {1} and depths["A_L3L2_0"] == 2

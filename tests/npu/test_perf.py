@@ -5,8 +5,9 @@ import pathlib
 
 import pytest
 
-from zoforge.npu.design import gpt2_shapes
-from zoforge.npu.perf import CONSTANTS, REPORTED, predict, table
+from zoforge.npu.design import Shape, gpt2_shapes
+from zoforge.npu.perf import CONSTANTS, REPORTED, convert_s, predict, table
+from zoforge.npu.step_perf import GemmCall, StepRecord, predict_step
 from zoforge.golden.spec import parse
 from tests.refs import CITATION, entries
 
@@ -77,3 +78,32 @@ def test_recorded_table_exists_with_its_command_and_current_constants():
     assert "Command: `.venv/bin/python benchmarks/npu_perf_model.py" in text and "[2nd]" in text
     for name, (value, source) in CONSTANTS.items():
         assert f"| {name} | {value:g} | {source} |" in text, f"{name}: re-run benchmarks/npu_perf_model.py"
+
+
+def test_a_resident_operand_is_not_converted_per_call():
+    spec = parse(SPEC)
+    M, K, N = SHAPE
+    base, resident = predict(spec, SHAPE), predict(spec, SHAPE, resident="B")
+    assert base.host_s - resident.host_s == pytest.approx(K * N * 6 / CONSTANTS["host_convert_bytes_per_s"][0])
+    assert resident.array_s == base.array_s
+    assert convert_s(spec, K * N) == pytest.approx(base.host_s - resident.host_s)
+
+
+def test_n64_with_single_buffered_c_relieves_the_shim_and_pays_the_drain():
+    ref, wide = predict(parse(SPEC), (256, 768, 2304)), predict(parse("npu1-gpt2-n64"), (256, 768, 2304))
+    assert wide.shim_s < 0.6 * ref.shim_s and wide.array_s < ref.array_s
+    double = predict(parse("npu1-gpt2-n64").replace(c_depth=2, k=32), (256, 768, 2304))   # fits L1 at k=32
+    assert double.core_s < wide.core_s          # no drain stall when C is double-buffered
+
+
+def test_step_prediction_replaces_cpu_gemms_by_npu_calls():
+    spec = parse(SPEC)
+    calls = [GemmCall(Shape(256, 768, 2304), "B", 0.05), GemmCall(Shape(2304, 256, 768), None, 0.04)]
+    rec = StepRecord(1.0, calls, converted_elems=768 * 2304)
+    pr = predict_step(spec, rec)
+    one = predict(spec, (256, 768, 2304), resident="B").total_s + predict(spec, (2304, 256, 768)).total_s
+    assert pr.cpu_gemm_s == pytest.approx(0.09)
+    assert pr.step_s == pytest.approx(1.0 - 0.09 + one + convert_s(spec, 768 * 2304))
+    # a weight converted once per use costs the same whether resident or converted in the call
+    assert predict_step(spec, rec, resident=False).npu_gemm_s == pytest.approx(pr.npu_gemm_s)
+    assert pr.speedup == pytest.approx(1.0 / pr.step_s) and pr.gemm_speedup == pytest.approx(0.09 / pr.npu_gemm_s)

@@ -76,6 +76,16 @@ def test_l1_capacity_with_double_buffering():
     assert "L1 of core (0,2) needs 68,876 B" in msg and "> 65,536 B" in msg and "stack 3,328" in msg
     assert "depth" in rejected("gemm:m=64,k=64,n=32,depth=4")   # triple/quad buffering overflows too
     parse("gemm:m=64,k=64,n=32,depth=2")           # the reference: 40 KiB + stack
+    assert "single-buffer C (c_depth=1)" in msg
+
+
+def test_single_buffered_c_fits_n64_in_l1():
+    spec = parse("gemm:m=64,k=64,n=64,c_depth=1")  # 2 x 8 + 2 x 8 + 1 x 16 KiB + stack
+    fifos = topology(spec).fifos
+    assert {f.depth for n, f in fifos.items() if n.startswith("C_")} == {1}
+    assert {f.depth for n, f in fifos.items() if not n.startswith("C_")} == {2}
+    assert spec.c_fifo_depth == 1 and parse("npu1-gpt2").c_fifo_depth == 2
+    assert "c_depth=5" in rejected("gemm:c_depth=5")
 
 
 def test_l2_capacity():

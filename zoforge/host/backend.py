@@ -44,6 +44,13 @@ class MatmulBackend:
 
     name: str = "abstract"
     stats: dict[str, MatmulStats] = field(default_factory=lambda: defaultdict(MatmulStats))
+    #: the model's weights (a :class:`~zoforge.host.params.Params`), so a backend can tell a weight
+    #: operand (converted once per :attr:`Params.version`) from an activation; see :meth:`bind_weights`
+    weights: object = field(default=None, repr=False)
+
+    def bind_weights(self, params) -> None:
+        """The model names its weight vector before a pass; operands inside it are weights."""
+        self.weights = params
 
     def matmul(self, a: np.ndarray, b: np.ndarray, *, out: np.ndarray | None = None,
                accumulate: bool = False, tag: str = "") -> np.ndarray:

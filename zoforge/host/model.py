@@ -170,6 +170,7 @@ class GPT:
         """Embeddings, the blocks and the final layernorm; ``ws.lnf`` holds the result."""
         p, be, H = self.params, self.backend, self.config.n_head
         B, T = tokens.shape
+        be.bind_weights(p)
         encoder_forward(ws.encoded.reshape(B, T, -1), tokens, p.wte, p.wpe)
         x = ws.encoded
         for l in range(self.config.n_layer):

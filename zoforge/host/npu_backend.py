@@ -3,12 +3,15 @@
 Both serve the shapes of one GEMM design and hand every other shape to the CPU, reporting which calls
 were offloaded (``MatmulStats.offloaded_flops``). A product whose shape does not divide into the design's
 blocks runs transposed (C^T = B^T @ A^T) or zero-padded (:func:`~zoforge.npu.design.device_shape`), so
-every GPT-2 matmul, the LM head's included, reaches the array. Per offloaded call, like the reference host glue
-(docs/references.md#npu-reference-host,
-docs/references.md#xrt-host-flow): fp32 -> bf16 (RNE) of A and B, B laid out as the design expects
-(``b_layout=col``: B^T row-major, which is llm.c's weight itself), C (fp32) copied out and, for the
-backward pass's ``+=``, accumulated on the host. Stacked (attention) products stay on the CPU, as in
-llm.c where they are loops, not matmuls.
+every GPT-2 matmul, the LM head's included, reaches the array.
+
+The host side of a call is :class:`~zoforge.host.npu_buffers.Operands`, the same for both backends:
+weights stay resident in bf16 in the tile's layout and are converted once per optimizer update, not per
+call; activations are converted fp32 -> bf16 (RNE) straight into their buffer; C (fp32) is copied out of
+its buffer and, for the backward pass's ``+=``, added on the host. Unlike the reference host glue, which
+converts both operands on every call (docs/references.md#npu-reference-host,
+docs/references.md#xrt-host-flow). ``host_work`` counts it all. Stacked (attention) products stay on the
+CPU, as in llm.c where they are loops, not matmuls.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 from ..errors import ToolError
 from ..npu.design import GemmDesign, GemmSpec, Shape, device_shape, parse_shapes
 from .backend import MatmulBackend
+from .npu_buffers import EmuMemory, Operands, XrtMemory
 
 __all__ = ["NpuEmuBackend", "NpuXrtBackend", "XrtMissing"]
 
@@ -50,7 +54,7 @@ def _store(c: np.ndarray, out: np.ndarray | None, accumulate: bool) -> np.ndarra
         out += c
         return out
     if out is None:
-        return c
+        return c.copy()             # c may be a view of a device buffer that the next call reuses
     out[...] = c
     return out
 
@@ -94,11 +98,22 @@ class _NpuBase(MatmulBackend):
             a, b = b.T, a.T
         M, K = a.shape
         N = b.shape[1]
-        if (M, K, N) != run:                       # zero padding up to the design's blocks
-            a = np.pad(np.asarray(a, dtype=np.float32), ((0, run.M - M), (0, run.K - K)))
-            b = np.pad(np.asarray(b, dtype=np.float32), ((0, run.K - K), (0, run.N - N)))
-        c = self._offload(a, b)[:M, :N]
+        ops = self.operands
+        a_buf = ops.operand("A", a, (run.M, run.K), self.weights)
+        if self.spec.b_layout == "col":
+            b_buf = ops.operand("B", b.T, (run.N, run.K), self.weights)
+        else:
+            b_buf = ops.operand("B", b, (run.K, run.N), self.weights)
+        c_buf = ops.output((run.M, run.N))
+        self._execute(run, a_buf, b_buf, c_buf)
+        ops.work.calls += 1
+        c = ops.result(c_buf, (run.M, run.N), M, N)
         return _store(c.T if transposed else c, out, accumulate), True
+
+    @property
+    def host_work(self):
+        """What the host did for the offloaded calls (:class:`~zoforge.host.npu_buffers.HostWork`)."""
+        return self.operands.work
 
     def _compute_batched(self, a, b, out, accumulate):
         if accumulate:
@@ -107,7 +122,8 @@ class _NpuBase(MatmulBackend):
             np.matmul(a, b, out=out)
         return False
 
-    def _offload(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def _execute(self, run: Shape, a_buf, b_buf, c_buf) -> None:
+        """Run the array on the three buffers (their contents are on the device already)."""
         raise NotImplementedError
 
 
@@ -121,11 +137,15 @@ class NpuEmuBackend(_NpuBase):
         super().__post_init__()
         from ..npu.emulator import NpuEmulator
         self.emulator = NpuEmulator(self.spec)
+        self.operands = Operands(self.spec, EmuMemory())
 
-    def _offload(self, a, b):
+    def _execute(self, run, a_buf, b_buf, c_buf):
+        from ..npu.plan import plans
+        ops, spec = self.operands, self.spec
+        bufs = {"A": ops.flat(a_buf, spec.dtype_in), "B": ops.flat(b_buf, spec.dtype_in),
+                "C": ops.flat(c_buf, spec.dtype_out)}
         # The plan was validated when the shape was admitted; skip re-validating on every call.
-        c, _ = self.emulator.run(np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32), check=False)
-        return c
+        self.emulator.run_plans(plans(spec, run), bufs, check=False)
 
 
 @dataclass
@@ -165,8 +185,8 @@ class NpuXrtBackend(_NpuBase):
         self._ctx = pyxrt.hw_context(self._device, xb.get_uuid())
         self._kernel = pyxrt.kernel(self._ctx, kname)
         self._insts: dict[Shape, list] = {}
-        self._bos: dict[str, object] = {}
         self._root = root
+        self.operands = Operands(self.spec, XrtMemory(pyxrt, self._device, self._kernel))
 
     def _instructions(self, shape: Shape) -> list:
         """(instruction BO, words) per run of ``shape``: one, or several when the shape's runtime
@@ -185,39 +205,8 @@ class NpuXrtBackend(_NpuBase):
             self._insts[shape] = streams
         return self._insts[shape]
 
-    def _bo(self, name: str, group: int, nbytes: int):
-        # keep one max-size BO per operand, grown on demand (the reference preallocates 3072x3072)
-        bo = self._bos.get(name)
-        if bo is None or bo[1] < nbytes:
-            bo = (self._xrt.bo(self._device, nbytes, self._xrt.bo.host_only, self._kernel.group_id(group)), nbytes)
-            self._bos[name] = bo
-        return bo[0]
-
-    def _offload(self, a, b):
-        from ..npu.numerics import to_bf16
-        M, K = a.shape
-        N = b.shape[1]
-        shape = Shape(M, K, N)
-        streams = self._instructions(shape)
-        a_dev = to_bf16(np.ascontiguousarray(a, dtype=np.float32))
-        b_dev = to_bf16(np.ascontiguousarray(b.T if self.spec.b_layout == "col" else b, dtype=np.float32))
-        bos = []
-        sync = self._xrt.xclBOSyncDirection
-        for name, group, data in (("A", 3, a_dev), ("B", 4, b_dev)):
-            bo = self._bo(name, group, data.nbytes)
-            bo.write(data.view(np.uint8), 0)
-            bo.sync(sync.XCL_BO_SYNC_BO_TO_DEVICE)
-            bos.append(bo)
-        c_bytes = M * N * self.spec.bytes_out
-        c_bo = self._bo("C", 5, c_bytes)
-        for ibo, n_words in streams:                 # the runs of one shape, in order, on the same buffers
-            state = self._kernel(3, ibo, n_words, *bos, c_bo).wait()
+    def _execute(self, run, a_buf, b_buf, c_buf):
+        for ibo, n_words in self._instructions(run):   # the runs of one shape, in order, on the same buffers
+            state = self._kernel(3, ibo, n_words, a_buf, b_buf, c_buf).wait()
             if state != self._xrt.ert_cmd_state.ERT_CMD_STATE_COMPLETED:
-                raise ToolError(f"npu: run of {shape} ended in state {state}")
-        c_bo.sync(sync.XCL_BO_SYNC_BO_FROM_DEVICE)
-        raw = np.frombuffer(c_bo.read(c_bytes, 0), dtype=np.uint8)
-        if self.spec.dtype_out == "bf16":
-            from ..npu.numerics import from_bf16
-            return from_bf16(raw.view(np.uint16)).reshape(M, N)
-        return raw.view(np.float32).reshape(M, N).copy()
-
+                raise ToolError(f"npu: run of {run} ended in state {state}")

@@ -20,6 +20,7 @@ is tied to ``wte`` and has no storage of its own.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 
@@ -35,6 +36,9 @@ _DECAYED = frozenset({"wte", "wpe", "qkvw", "attprojw", "fcw", "fcprojw"})
 #: Residual-branch output projections, initialised with std 0.02 / sqrt(2 * n_layer) (GPT-2 paper).
 _RESIDUAL_PROJ = frozenset({"attprojw", "fcprojw"})
 _ONES = frozenset({"ln1w", "ln2w", "lnfw"})
+#: Weight versions are unique in the process, so a cache keyed by (memory, version) cannot mistake a new
+#: vector that reuses a freed one's memory for the old one.
+_VERSIONS = itertools.count(1)
 
 
 def decays(name: str) -> bool:
@@ -58,6 +62,7 @@ class Params:
                              f"{config}; got {data.dtype} {data.shape}")
         self.config = config
         self.data = data
+        self.version = next(_VERSIONS)
         self._slices: dict[str, slice] = {}
         self._views: dict[str, np.ndarray] = {}
         start = 0
@@ -91,6 +96,11 @@ class Params:
 
     def copy(self) -> "Params":
         return Params(self.config, self.data.copy())
+
+    def updated(self) -> None:
+        """Declare that ``data`` changed (the optimizers call this after every pass that writes it):
+        copies converted from the old values, like an NPU's bf16 weights, are stale."""
+        self.version = next(_VERSIONS)
 
     # -- access ------------------------------------------------------------------------------------
     def __getitem__(self, name: str) -> np.ndarray:

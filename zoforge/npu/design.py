@@ -53,6 +53,8 @@ class GemmSpec(Spec):
     dtype_out: str = param("f32", choices=("f32", "bf16", "i32"), doc="C element type (key `out`)")
     b_layout: str = param("col", choices=("col", "row"), doc="B in host memory: col = (N, K) like llm.c weights")
     depth: int = param(2, lo=1, hi=4, doc="objects per fifo (2 = double buffering)")
+    c_depth: int = param(0, lo=0, hi=4, doc="objects per C fifo; 0 = depth. 1 frees L1 for a wider n: "
+                                            "fewer column blocks, so A crosses the shim fewer times")
     rounding: str = param("rne", choices=("rne", "trunc"), doc="fp32 -> bf16 of C after each call (out=bf16)")
 
     def __init__(self, **values):
@@ -93,6 +95,10 @@ class GemmSpec(Spec):
     @property
     def cores(self) -> int:
         return self.cols * self.rows
+
+    @property
+    def c_fifo_depth(self) -> int:
+        return self.c_depth or self.depth
 
     @property
     def mac_dims(self) -> tuple[int, int, int]:
@@ -256,5 +262,7 @@ preset("npu1-gpt2", "gemm:device=npu1,cols=4,rows=4,m=64,k=64,n=32,in=bf16,out=f
        "the reference GPT-2 offload tile: bf16 in, fp32 out, 64x64x32 per core, 4x4 cores (Phoenix)")
 preset("npu2-gpt2", "gemm:device=npu2,cols=8,rows=4,m=64,k=64,n=32,in=bf16,out=f32,b_layout=col",
        "the GPT-2 tile on all 8 columns of Strix")
+preset("npu1-gpt2-n64", "gemm:device=npu1,cols=4,rows=4,m=64,k=64,n=64,in=bf16,out=f32,b_layout=col,c_depth=1",
+       "the reference tile with n=64 (C single-buffered to fit L1): A crosses the shim half as often")
 preset("npu1-i16", "gemm:device=npu1,cols=4,rows=4,m=64,k=64,n=32,in=i16,out=i32,b_layout=row",
        "integer tile for bit-exact checks (i16 in, i32 out)")

@@ -116,20 +116,20 @@ class NpuEmulator:
 
     # ---- construction: rings and the persistent actors (DMAs configured in the xclbin, cores) ----
     def _build(self) -> None:
-        topo, d = self.topo, self.spec.depth
+        topo = self.topo
         self.rings: dict[tuple[str, Tile], _Ring] = {}
         self.sources: dict[str, tuple] = {}      # fifo -> (ring, reader index, offset)
         self.sinks: dict[str, list] = {}         # fifo -> [(ring, writer index, offset)]
         for link in topo.links:
             if link.kind == "join":
                 out = topo.fifos[link.outputs[0]]
-                ring = _Ring(f"{out.name}@{link.tile}", d, out.elems, out.dtype, writers=len(link.inputs))
+                ring = _Ring(f"{out.name}@{link.tile}", out.depth, out.elems, out.dtype, writers=len(link.inputs))
                 for j, name in enumerate(link.inputs):
                     self.sinks.setdefault(name, []).append((ring, j, link.offsets[j]))
                 self.sources[out.name] = (ring, 0, 0)
             else:
                 src = topo.fifos[link.inputs[0]]
-                ring = _Ring(f"{src.name}@{link.tile}", d, src.elems, src.dtype, readers=len(link.outputs))
+                ring = _Ring(f"{src.name}@{link.tile}", src.depth, src.elems, src.dtype, readers=len(link.outputs))
                 self.sinks.setdefault(src.name, []).append((ring, 0, 0))
                 for j, name in enumerate(link.outputs):
                     self.sources[name] = (ring, j, link.offsets[j])

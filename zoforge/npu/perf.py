@@ -8,7 +8,10 @@ The array runs three pipelines at once; the slowest sets the time:
   per row block) or C at one 32-bit word per cycle, slowed by the measured cost of strided
   (layout-transforming) shim access;
 * host, per call: a fixed dispatch overhead plus fp32 -> bf16 conversion / layout of A and B and the
-  copy of C out (the reference host does both on every call, docs/references.md#npu-reference-host).
+  copy of C out (the reference host does both on every call, docs/references.md#npu-reference-host);
+  with a resident weight (``resident=``), only the activation is converted per call and the weight once
+  per update (:func:`convert_s`), as the host backends do (zoforge/host/npu_buffers.py).
+* with a single-buffered C (``c_depth=1``) a core also waits for each finished tile to stream out.
 
 Every constant names its entry in docs/references.md (the public measurement, with its exact place)
 and says "assumed" where no public figure exists.
@@ -22,7 +25,7 @@ from .design import GemmSpec, Shape
 from .hardware import DTYPE_BYTES, WORD_BYTES
 from .plan import plans as make_plans
 
-__all__ = ["CONSTANTS", "Prediction", "predict", "REPORTED"]
+__all__ = ["CONSTANTS", "Prediction", "predict", "convert_s", "REPORTED"]
 
 _REF = "docs/references.md#"   # every source names its entry there
 
@@ -75,18 +78,24 @@ class Prediction:
         return self.shape.flops / self.total_s / 1e9
 
 
-def predict(spec: GemmSpec, shape) -> Prediction:
+def predict(spec: GemmSpec, shape, *, resident: str | None = None) -> Prediction:
+    """Predicted time of one call of ``shape``. ``resident`` names the operand (A or B) that stays on the
+    device in bf16 between calls (a weight, converted once per update: :func:`convert_s`); None is the
+    reference host, which converts both operands on every call."""
     shape = Shape(*shape)
     M, K, N = shape
     parts = make_plans(spec, shape)         # a shape split into runs: their transfers and tiles add up
     clock, bpc = c("clock_hz"), c("stream_bytes_per_cycle")
     macs = c(f"macs_{spec.device}_{spec.dtype_in}")
     eff = c("kernel_eff_bf16") if spec.dtype_in == "bf16" else c("kernel_eff_int")
+    tiles = sum(max(r[2] for r in p.rtp.values()) for p in parts)
     calls = sum(max(r[1] * r[2] for r in p.rtp.values()) for p in parts) * spec.depth
     compute = spec.m * spec.k * spec.n / (macs * eff)
     stream_a = spec.m * spec.k * spec.bytes_in / bpc
     stream_b = spec.k * spec.n * spec.bytes_in / bpc
-    core_s = calls * max(compute, stream_a, stream_b) / clock
+    # a single-buffered C: the core waits while its finished tile streams out before starting the next
+    drain = spec.m * spec.n * spec.bytes_out / bpc if spec.c_fifo_depth == 1 else 0.0
+    core_s = (calls * max(compute, stream_a, stream_b) + tiles * drain) / clock
     # shim: bytes per (shim tile, fifo) channel
     per_channel: dict[tuple, int] = {}
     for p in parts:
@@ -95,9 +104,15 @@ def predict(spec: GemmSpec, shape) -> Prediction:
             per_channel[key] = per_channel.get(key, 0) + t.tap.length * DTYPE_BYTES[p.buffers[t.buffer][0]]
     worst = max(per_channel.values())
     shim_s = worst * c("shim_strided_factor") / (bpc * clock)
-    host_bytes = (M * K + K * N) * (4 + spec.bytes_in) + M * N * spec.bytes_out * 2
+    converted = (M * K if resident != "A" else 0) + (K * N if resident != "B" else 0)
+    host_bytes = converted * (4 + spec.bytes_in) + M * N * spec.bytes_out * 2
     host_s = c("call_overhead_s") + host_bytes / c("host_convert_bytes_per_s")
     return Prediction(shape, core_s, shim_s, host_s, "cores" if core_s >= shim_s else "shim")
+
+
+def convert_s(spec: GemmSpec, elems: int) -> float:
+    """Host time to convert ``elems`` fp32 weights into a resident bf16 buffer (read fp32, write bf16)."""
+    return elems * (4 + spec.bytes_in) / c("host_convert_bytes_per_s")
 
 
 # Figures reported for the reference design and related measurements: (what, value, label, source).

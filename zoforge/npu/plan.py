@@ -171,7 +171,7 @@ def a_memtile_column(spec: GemmSpec, i: int) -> int:
 
 
 def topology(spec: GemmSpec) -> Topology:
-    m, k, n, d = spec.m, spec.k, spec.n, spec.depth
+    m, k, n, d, dc = spec.m, spec.k, spec.n, spec.depth, spec.c_fifo_depth
     r, s, t = spec.mac_dims
     fifos: dict[str, Fifo] = {}
     links: list[Link] = []
@@ -204,9 +204,9 @@ def topology(spec: GemmSpec) -> Topology:
         links.append(Link("forward", _mem(col), (f"B_L3L2_{col}",), (f"B_L2L1_{col}",), (0,)))
         ins = []
         for row in range(spec.rows):
-            add(Fifo(f"C_L1L2_{col}_{row}", spec.dtype_out, m * n, (m, n), d, Tile(col, row + 2), (_mem(col),)))
+            add(Fifo(f"C_L1L2_{col}_{row}", spec.dtype_out, m * n, (m, n), dc, Tile(col, row + 2), (_mem(col),)))
             ins.append(f"C_L1L2_{col}_{row}")
-        add(Fifo(f"C_L2L3_{col}", spec.dtype_out, spec.rows * m * n, (spec.rows * m * n,), d, _mem(col),
+        add(Fifo(f"C_L2L3_{col}", spec.dtype_out, spec.rows * m * n, (spec.rows * m * n,), dc, _mem(col),
                  (_shim(col),), c_unblock))
         links.append(Link("join", _mem(col), tuple(ins), (f"C_L2L3_{col}",), tuple(m * n * j for j in range(spec.rows))))
 

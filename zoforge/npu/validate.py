@@ -140,7 +140,7 @@ def _tile_resources(topo, tile) -> list[Violation]:
             detail = " + ".join(f"{name} {d}x{b:,}" for name, d, b in parts)
             out.append(Violation("l1_capacity", f"L1 of core {tile} needs {_kb(total)} ({detail} + stack "
                                                 f"{STACK_BYTES:,} + rtp {RTP_WORDS * 4}) > {_kb(lim.memory_bytes)}; "
-                                                f"reduce m, k, n or depth"))
+                                                f"reduce m, k, n or depth, or single-buffer C (c_depth=1)"))
     else:
         parts = topo.l2_buffers(tile)
         total = sum(b for _, b in parts)

@@ -81,6 +81,7 @@ class AdamW:
                 w -= t2
 
         workers.run(run, self._tasks)
+        self.params.updated()
         self.last_grad_norm = norm
         return norm
 

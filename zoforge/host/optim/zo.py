@@ -44,31 +44,35 @@ class ZOSGD:
     def step(self, loss_fn, step: int, lr: float) -> float:
         """One ZO-SGD step at learning rate ``lr``; ``loss_fn()`` evaluates the current batch.
         Returns the mean of the 2q losses."""
-        eps, q, src, data = self.eps, self.queries, self.source, self.params.data
+        eps, q, src = self.eps, self.queries, self.source
         queries = [src.query(step * q + i, query_seed(self.seed, step, i)) for i in range(q)]
         decay = 1.0 - lr * self.weight_decay if self.weight_decay else None
         grads, losses = [], []
         for query in queries:
-            src.apply(data, query, Pass(a=eps))
+            self._apply(query, Pass(a=eps))
             plus = loss_fn()
-            src.apply(data, query, Pass(a=-2.0 * eps))
+            self._apply(query, Pass(a=-2.0 * eps))
             minus = loss_fn()
             if not (math.isfinite(plus) and math.isfinite(minus)):
-                src.apply(data, query, Pass(a=eps))
+                self._apply(query, Pass(a=eps))
                 raise NonFiniteLoss(f"loss is {plus if not math.isfinite(plus) else minus} "
                                     "at a perturbed point (+eps or -eps)")
             g = (plus - minus) / (2.0 * eps)
             grads.append(g)
             losses += [plus, minus]
             if q == 1:
-                src.apply(data, query, Pass(a=eps, decay=decay, b=-lr * g))
+                self._apply(query, Pass(a=eps, decay=decay, b=-lr * g))
             else:
-                src.apply(data, query, Pass(a=eps))
+                self._apply(query, Pass(a=eps))
         if q > 1:
             for i, (query, g) in enumerate(zip(queries, grads)):
-                src.apply(data, query, Pass(decay=decay if i == 0 else None, b=-lr * g / q))
+                self._apply(query, Pass(decay=decay if i == 0 else None, b=-lr * g / q))
         self.last_grads, self.last_queries = grads, queries
         return sum(losses) / len(losses)
+
+    def _apply(self, query, op: Pass) -> None:
+        self.source.apply(self.params.data, query, op)
+        self.params.updated()
 
     def state_dict(self) -> dict:
         return {"queries": self.queries, "eps": self.eps, "weight_decay": self.weight_decay, "seed": self.seed}
