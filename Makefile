@@ -22,11 +22,11 @@ test: $(XSTAMP) sysdeps
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 rtl: $(STAMP)
-	$(VENV)/bin/zoforge gen pezo -o runs/rtl/pezo
+	$(VENV)/bin/zoforge gen pezo-pool -o runs/rtl/pezo
 	$(VENV)/bin/zoforge gen gaussian -o runs/rtl/gaussian
 
 synth: $(STAMP)
-	$(VENV)/bin/zoforge synth pezo --family ecp5
+	$(VENV)/bin/zoforge synth pezo-pool --family ecp5
 	$(VENV)/bin/zoforge synth gaussian --family ecp5
 
 bench: $(XSTAMP) sysdeps

@@ -17,7 +17,7 @@ from . import atomic
 from .errors import ToolError
 from .golden.spec import parse
 
-PEZO = "pezo:reuse=pool,pool=4096,lanes=8,bits=16,scale=norm"
+PEZO = "pezo-pool"
 BASELINES = ["gaussian:method=clt,n=4,lanes=8,bits=16", "gaussian:method=icdf,lanes=8,bits=16"]
 FAMILY = "ecp5"
 SIM_WORDS = 2000

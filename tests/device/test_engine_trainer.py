@@ -55,7 +55,8 @@ def run_steps(rng: str, steps: int):
 
 
 @pytest.mark.parametrize("rng, seeds, starts, scales", [
-    ("pezo-pool-x2", [1, 0, 0, 0], 1, 1),            # seeded once, then the pool continues
+    ("pezo-pool-norm-x2", [1, 0, 0, 0], 1, 1),       # seeded once, then the pool continues
+    ("pezo-pool-x2", [1, 0, 0, 0], 1, 0),            # the default: refilled every 4 queries, folded scaling
     ("pezo-pool-r1-x2", [1, 1, 1, 1], 1, 1),         # refilled for every query
     ("pezo-pool-fold-x2", [1, 0, 0, 0], 1, 0),       # folded scaling: no SCALE command
     ("pezo-rotate-x2", [1, 1, 1, 1], 0, 1),          # no pool: reseeded every query

@@ -46,7 +46,7 @@ def test_chains_equal_golden(rng):
 def test_argument_limits_equal_golden():
     """Each command at its limit is accepted and one step past it rejected, in the gateware as in the
     golden engine: a bound off by one shows here, not only when a drawn session happens to hit it."""
-    spec = parse("engine:rng=pezo-pool-x2,words=16,max_cols=8,batch=2")
+    spec = parse("engine:rng=pezo-pool-norm-x2,words=16,max_cols=8,batch=2")     # START and SCALE both
     words, kw = spec.words, spec.kw_max
     seed_end, q_end = 1 << spec.seed_lfsr.width, 1 << (spec.rng_spec.sfrac + 1)
     W = np.arange(words * spec.lanes).reshape(words, spec.lanes) - 7

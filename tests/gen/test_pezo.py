@@ -25,7 +25,7 @@ def test_every_reuse_and_scale_equals_golden(reuse, scale):
 
 
 def test_presets_equal_golden():
-    for text in ["pezo-pool", "pezo-rotate", "pezo-uniform", "pezo-pool-fold-r1"]:
+    for text in ["pezo-pool", "pezo-pool-norm", "pezo-rotate", "pezo-uniform", "pezo-pool-fold-r1"]:
         check_pysim(parse(text), numbers=3000)
 
 
@@ -132,7 +132,7 @@ def test_latency_attribute_is_the_first_valid_cycle(text):
 
 
 def test_ports_follow_the_spec():
-    pool = parse("pezo-pool").create()
+    pool = parse("pezo-pool-norm").create()
     assert set(pool.signature.members) == {"o", "seed", "start", "scale"}
     assert pool.start.payload.shape().width == 9 and pool.scale.payload.shape().width == 9
     rotate = parse("pezo:reuse=rotate,gens=2,scale=sqrt3").create()

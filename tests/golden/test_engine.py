@@ -95,7 +95,7 @@ def test_forward_order_groups_batch_vectors():
 # ---- command decoding ----
 
 def test_ping_info_status_clear():
-    spec = parse("engine-s")
+    spec = parse("engine-s").replace(rng="pezo-pool-norm-x2")      # a chain with START and SCALE
     e = EngineModel(spec)
     assert e.transact(bytes([Op.PING])) == b"\x00"
     rsp = e.transact(bytes([Op.INFO]))
@@ -140,7 +140,7 @@ def test_load_read_round_trip_and_feed_in_any_split():
     (lambda s: P.encode(s, Op.FORWARD, base=0, rows=0, cols=1, n=1) + b"\x01", Code.BAD_ARGUMENT),
 ])
 def test_malformed_commands_get_an_error_and_the_stream_stays_in_step(command, expected):
-    spec = parse("engine-s")
+    spec = parse("engine-s").replace(rng="pezo-pool-norm-x2")      # SCALE's argument checks need a scale register
     e = EngineModel(spec)
     rsp = e.transact(command(spec) + bytes([Op.PING]))
     assert rsp == bytes([expected, Code.OK])       # data of a rejected LOAD/FORWARD was consumed

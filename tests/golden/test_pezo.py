@@ -45,7 +45,7 @@ def test_derived_values():
     assert spec.generated_per_output == 8 / (8 * 4)
     spec = parse("pezo:reuse=rotate,lanes=8,gens=2")
     assert spec.uniform.lanes == 2 and spec.seed_vector(5) == spec.uniform.seed_vector(5)
-    spec = parse("pezo-pool")
+    spec = parse("pezo-pool-norm")
     assert spec.rows == 512 and spec.row_bits == 9 and spec.latency == 514
     assert str(spec.out_format) == "sQ1.14" and spec.q == spec.reset_scale
     assert parse("pezo:scale=none").q == 256 and parse("pezo:scale=sqrt3").q == sqrt3_q(8) == 443
@@ -222,7 +222,7 @@ def test_runtime_q_and_errors():
 
 # ---- statistics and the pool pitfall --------------------------------------------------------------
 
-@pytest.mark.parametrize("text", ["pezo-pool", "pezo-rotate", "pezo:reuse=none,scale=norm"])
+@pytest.mark.parametrize("text", ["pezo-pool-norm", "pezo-rotate", "pezo:reuse=none,scale=norm"])
 def test_tensor_scale_gives_the_expected_gaussian_norm(text):
     spec = parse(text)
     for start, length in [(0, 100_000), (12_345, 777_777), (8, 5000)]:

@@ -104,8 +104,8 @@ def test_pool_refresh_reseeds_every_r_queries_and_restarts_the_pool():
 def test_pool_z_matches_the_engine_model():
     """Replaying a tensor on the engine: START (the tensor's first row), SCALE (its q), then the pass's
     words. The engine model's z equals our codes for every tensor of two queries."""
-    engine = EngineModel(parse("engine:rng=pezo-pool-x2,words=512"))
-    src = source("pezo-pool-x2")
+    engine = EngineModel(parse("engine:rng=pezo-pool-norm-x2,words=512"))
+    src = source("pezo-pool-norm-x2")
     lanes = src.lanes
     for j in (0, 3):
         q = src.query(j, seed=1)

@@ -72,10 +72,10 @@ def test_bad_sweep_files_fail_in_one_line(tmp_path, text, message):
 def test_example_sweep_file_parses():
     pts, options = parse_target(str(ROOT / "benchmarks" / "sweeps" / "pezo.toml"))
     plan = make_plan(pts, **options)
-    assert plan.families == ("xc7", "ecp5") and plan.seeds == 3 and plan.task == "lm"
+    assert plan.families == ("ice40", "ecp5", "xc7") and plan.seeds == 3 and plan.task == "lm"
     specs = {p.spec for p in pts if p.spec}
-    assert str(parse("pezo:reuse=pool,pool=4096,lanes=8,bits=16,scale=sqrt3")) in specs
-    assert str(parse("gaussian:method=clt,n=4,lanes=8,bits=16")) in specs
+    assert str(parse("pezo:reuse=pool,pool=4096,lanes=8,bits=16,scale=fold,refresh=4")) in specs
+    assert str(parse("sign:lanes=8,bits=16")) in specs
     assert all(p.spec for p in pts), [p.error for p in pts if not p.spec]
 
 
