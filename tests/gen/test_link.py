@@ -18,7 +18,7 @@ from zoforge.golden import engine_protocol as P
 from zoforge.golden.engine_model import EngineModel
 from zoforge.golden.engine_protocol import Op
 from zoforge.golden.engine_sessions import random_session
-from zoforge.golden.link import END, ESC, LinkModel, LinkSpec, frame
+from zoforge.golden.link import END, ESC, FrameDecoder, LinkModel, LinkSpec, frame
 from zoforge.golden.spec import parse
 from zoforge.sim.bytestream import ByteStreamSim
 
@@ -195,3 +195,46 @@ def test_frames_arriving_while_busy_are_dropped():
     assert got == golden.feed(ping)
     bench.sim.run(50)
     assert bench.counts == {"executed": 2, "dropped": 1}
+
+
+def _cut(kind: str, spec, rng, words) -> bytes:
+    """A body that ends inside a command (its CRC is intact)."""
+    return {"seed": P.seed(spec, 12345)[:4],                                   # 3 of SEED's 8 argument bytes
+            "forward": P.forward(spec, 0, 2, rng.integers(-5, 5, (3, 8)))[:-5],  # fewer columns than announced
+            "load": P.load(spec, 0, -words)[:-3],                              # a LOAD 3 bytes short: nothing written
+            "args": P.update(spec, 1, 4)[:2]}[kind]
+
+
+@pytest.mark.parametrize("kind", ["seed", "forward", "load", "args"])
+def test_a_frame_ending_inside_a_command_does_not_hang_the_board(kind):
+    """The gateware answers the cut frame after its watchdog (TIMEOUT), the weights are untouched, and
+    the next frames run normally: no reset needed. Before the watchdog it waited for the rest forever."""
+    spec = parse(SMALL)
+    bench = Bench(spec, LinkSpec(cmd_bytes=128, rsp_bytes=128))
+    rng = np.random.default_rng(1)
+    words = rng.integers(-100, 100, (8, spec.lanes))
+    bench.send(frame(0, P.load(spec, 0, words)))
+    cut = frame(1, _cut(kind, spec, rng, words))
+    got = bench.sim.exchange(cut, lambda rx: rx.count(END) >= 2, max_cycles=20_000)   # StallError when hung
+    assert got == bench.model.feed(cut)
+    bench.send(frame(2, bytes([Op.PING])))
+    assert bench.send(frame(3, P.read(spec, 0, 8))) == frame(3, bytes([P.Code.OK]) + P.to_bytes(words, spec.w_bytes))
+    for i, cmd in enumerate(random_session(spec, rng, 10, 8)):
+        bench.send(frame(4 + i, cmd), f"command {i} after the cut frame")
+    c = bench.finish()
+    assert c.abandoned == 1
+
+
+def test_an_older_frame_replayed_after_a_newer_one_is_not_executed():
+    """UPDATE seq n, PING seq n+1, UPDATE seq n again: the gateware refuses the replay (before, it ran
+    the UPDATE a second time: the command counter said 4 and the weights moved twice)."""
+    spec = parse(SMALL)
+    bench = Bench(spec, LinkSpec(cmd_bytes=128, rsp_bytes=128))
+    update = frame(5, P.update(spec, 3, 8))
+    bench.send(update)
+    bench.send(frame(6, bytes([Op.PING])))
+    bench.send(update, "replayed UPDATE")
+    rsp = FrameDecoder().feed(bench.send(frame(7, bytes([Op.STATUS]))))[0]
+    assert P.decode_status(rsp[2:-2])["commands"] == 3          # UPDATE, PING, STATUS: the replay did not run
+    c = bench.finish()
+    assert c.refused == 1
