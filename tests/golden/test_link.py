@@ -81,8 +81,8 @@ def test_model_answers_a_retry_from_its_copy():
     assert engine.counters["commands"] == 1 and link.counters.retries == 1
     link.feed(frame(8, P.perturb(spec, 1, 4)))          # a new seq: executed
     assert engine.counters["commands"] == 2
-    link.feed(frame(7, P.perturb(spec, 1, 4)))          # seq 7 is no longer the last frame: executed
-    assert engine.counters["commands"] == 3
+    link.feed(frame(7, P.perturb(spec, 1, 4)))          # seq 7 is older than the last frame: refused
+    assert engine.counters["commands"] == 2 and link.counters.refused == 1
     damaged = bytearray(frame(9, bytes([P.Op.PING])))
     damaged[2] ^= 0x10
     assert link.feed(bytes(damaged)) == b"" and link.counters.dropped == 1
