@@ -129,3 +129,15 @@ def test_the_overflow_flag_is_reported():
     assert client.overflow and client.status()["overflow"]
     client.clear()
     assert client.status()["overflow"] is False
+
+
+def test_the_simulated_board_with_other_buffers_is_refused_in_one_line():
+    """The same check against the gateware: a board top built with rsp_bytes=64 in the simulator."""
+    from zoforge.boards.registry import get_board
+    from zoforge.device.connect import connect, sim_transport
+    board = get_board("icebreaker")
+    host = LinkSpec(divisor=4, cmd_bytes=128, rsp_bytes=128)
+    transport = sim_transport(board, SPEC, host.replace(rsp_bytes=64))
+    with pytest.raises(LinkError) as info:
+        connect("sim:icebreaker", transport, SPEC, host, board, latency=64 / board.clock_hz)
+    assert "\n" not in str(info.value) and "rsp_bytes=64" in str(info.value)
