@@ -15,7 +15,7 @@ from zoforge.device.link import FrameLink, LinkError
 from zoforge.device.client import EngineClient, EngineError, SpecMismatch
 from zoforge.device.transports import FaultyTransport, ModelTransport
 
-from ..util import assert_link_equals_golden, single_commands
+from ..util import HostileTransport, assert_link_equals_golden, single_commands
 
 SPEC = parse("engine-s")
 LINK = LinkSpec(divisor=12, cmd_bytes=128, rsp_bytes=128)
@@ -141,3 +141,23 @@ def test_the_simulated_board_with_other_buffers_is_refused_in_one_line():
     with pytest.raises(LinkError) as info:
         connect("sim:icebreaker", transport, SPEC, host, board, latency=64 / board.clock_hz)
     assert "\n" not in str(info.value) and "rsp_bytes=64" in str(info.value)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_replays_and_cut_frames_between_the_hosts_frames(seed):
+    """Older frames replayed and SEEDs cut inside their arguments, written between the host's frames:
+    no replay runs, a cut frame that runs is abandoned (weights untouched), and every answer to the
+    host equals the golden engine's (STATUS left out: its counters also count the cut frames)."""
+    board = EngineModel(SPEC)
+    model = LinkModel(board, LINK)
+    rng = np.random.default_rng(seed)
+    board_side = ModelTransport(model)
+    transport = hostile = HostileTransport(FaultyTransport(board_side, rng, p=0.1), board_side, rng, p=0.3)
+    frames = FrameLink(transport, SPEC, LINK, clock_hz=12e6)
+    frames.connect()
+    session = [c for c in single_commands(SPEC, LINK, random_session(SPEC, np.random.default_rng(seed), commands=60,
+                                                                     max_words=20)) if c[0] != P.Op.STATUS]
+    golden = assert_link_equals_golden(frames, SPEC, session)
+    assert np.array_equal(board.weights, golden.weights)
+    assert model.counters.frames == len(session) + model.counters.abandoned      # each host command ran once
+    assert hostile.injected["replay"] > 3 and model.counters.refused > 3
