@@ -95,7 +95,7 @@ class HostileTransport:
                 self.board.write(self.sent[int(self.rng.integers(len(self.sent)))])
             else:
                 self.injected["cut"] += 1
-                seq = data[1] if self.rng.random() < 0.5 else int(self.rng.integers(256))   # host's seq (unescaped)
+                seq = data[1] if self.rng.random() < 0.75 else int(self.rng.integers(256))   # mostly the host's seq
                 self.board.write(frame(seq, bytes([Op.SEED, 1, 2, 3])))
             while self.board.read_until(0xC0, self.drain)[0]:
                 pass

@@ -1,11 +1,12 @@
 # amaranth: UnusedElaboratable=no
-"""The board link gateware in front of the real engine sends exactly the golden LinkModel's bytes
-on random engine sessions whose frames are damaged on the way: bit flips, truncated frames, bad
+"""The board link gateware in front of the real engine sends exactly the golden LinkModel's bytes on
+random engine sessions whose frames are damaged on the way: bit flips, truncated frames, bad
 escapes, oversize frames, empty frames, noise, retries (answered from the kept copy, not executed
 again: the engine's STATUS counters equal the golden ones), a reused seq with a new command and
 older frames replayed (refused), hellos, bodies that end inside a command or announce more data than
-they carry (abandoned by the watchdog), and responses longer than the response buffer. Its executed/dropped pulses count what the model counts.
-Frames that arrive while the link is busy are dropped (the model has no such case)."""
+they carry (abandoned by the watchdog), and responses longer than the response buffer. Its
+executed/dropped/refused/abandoned pulses count what the model counts. Frames that arrive while the
+link is busy are dropped (the model has no such case)."""
 
 import numpy as np
 import pytest

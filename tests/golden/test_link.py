@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zoforge.golden import engine_protocol as P
+from zoforge.golden import link as L
 from zoforge.golden.engine_model import EngineModel
 from zoforge.golden.link import (
     END,
@@ -22,7 +23,6 @@ from zoforge.golden.link import (
     frame,
     slip_encode,
 )
-from zoforge.golden import link as L
 from zoforge.golden.spec import parse
 
 from ..util import assert_spec_error

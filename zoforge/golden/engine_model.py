@@ -189,7 +189,8 @@ class EngineModel:
     def _forward_ok(self, a) -> bool:
         spec, cols = self.spec, a["cols"]
         kw = -(-cols // spec.lanes)
-        return a["rows"] >= 1 and a["n"] >= 1 and 1 <= cols <= spec.max_cols and a["base"] + a["rows"] * kw <= spec.words
+        return (a["rows"] >= 1 and a["n"] >= 1 and 1 <= cols <= spec.max_cols
+                and a["base"] + a["rows"] * kw <= spec.words)
 
     def _forward(self, a, data):
         spec = self.spec
