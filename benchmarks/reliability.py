@@ -1,8 +1,11 @@
 """Hostile-user cases against the `zoforge` command: bad input, outputs that must not be replaced,
 damaged or misused checkpoints, signals. Each case runs `python -m zoforge` in a subprocess (20 s
 limit, 4 GB address space) and is scored: traceback, hang, data lost, bad input silently accepted.
+The "link" class sends crafted frames to the golden link model and to the board top in the simulator,
+and connects the host to boards built with other buffers (:mod:`reliability_link`, in a subprocess);
+it adds the column "applied twice".
 
-    PYTHONPATH=$PWD python benchmarks/reliability.py [--code TREE] [--out benchmarks/results/reliability.json]
+    PYTHONPATH=$PWD python benchmarks/reliability.py [--code TREE] [--classes link,...] [--out FILE.json]
 
 ``--code`` runs another source tree (e.g. an export of an older commit) with the same cases.
 """
@@ -225,13 +228,30 @@ def checkpoint_cases(r: Runner, w: pathlib.Path) -> None:
     r.rows[-1]["lost"] = (g / "weights.safetensors").read_bytes() != b"earlier run"
 
 
+def link_cases(r: Runner, w: pathlib.Path) -> None:
+    worker = pathlib.Path(__file__).with_name("reliability_link.py")
+    env = {**os.environ, "PYTHONPATH": str(r.code), "AMARANTH_USE_YOSYS": "builtin"}
+    p = subprocess.run([sys.executable, str(worker)], cwd=w, env=env, capture_output=True, text=True, timeout=1800)
+    for line in p.stdout.splitlines():
+        x = json.loads(line)
+        r.rows.append({"exit": None, "accepted": False, "line": "", **x, "multiline": x.pop("unclear")})
+    if p.returncode:
+        r.rows.append({"class": "link", "case": "the case runner itself", "exit": p.returncode, "traceback": True,
+                       "hang": False, "lost": False, "accepted": False, "multiline": False, "twice": False,
+                       "line": p.stderr.strip().splitlines()[-1][:160] if p.stderr.strip() else ""})
+
+
+COLUMNS = ("traceback", "hang", "lost", "accepted", "multiline", "twice")
+
+
 def table(rows) -> str:
-    lines = ["| class | cases | tracebacks | hangs | data lost | bad input accepted | errors not one short line |",
-             "|---|---|---|---|---|---|---|"]
-    for cls in ("CLI", "outputs", "checkpoints"):
+    lines = ["| class | cases | tracebacks | hangs | data lost | bad input accepted | errors not one short line "
+             "| applied twice |", "|---|---|---|---|---|---|---|---|"]
+    for cls in ("CLI", "outputs", "checkpoints", "link"):
         sel = [x for x in rows if x["class"] == cls]
-        lines.append(f"| {cls} | {len(sel)} | " + " | ".join(str(sum(x[k] for x in sel)) for k in
-                     ("traceback", "hang", "lost", "accepted", "multiline")) + " |")
+        if sel:
+            lines.append(f"| {cls} | {len(sel)} | " + " | ".join(str(sum(bool(x.get(k)) for x in sel))
+                                                              for k in COLUMNS) + " |")
     return "\n".join(lines)
 
 
@@ -239,18 +259,21 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--code", default=str(pathlib.Path(__file__).resolve().parents[1]), help="source tree to run")
     ap.add_argument("--out", help="write the rows as JSON here")
+    ap.add_argument("--classes", default="cli,outputs,checkpoints,link", help="comma-separated classes to run")
     args = ap.parse_args()
+    chosen = {"cli": cli_cases, "outputs": output_cases, "checkpoints": checkpoint_cases, "link": link_cases}
+    run = [chosen[c] for c in args.classes.split(",")]
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         r = Runner(pathlib.Path(args.code).resolve(), pathlib.Path(tmp))
-        for cases in (cli_cases, output_cases, checkpoint_cases):
+        for cases in run:
             sub = pathlib.Path(tmp) / cases.__name__
             sub.mkdir()
             r.work = sub
             cases(r, sub)
     print(table(r.rows))
     for x in r.rows:
-        bad = [k for k in ("traceback", "hang", "lost", "accepted", "multiline") if x[k]]
+        bad = [k for k in COLUMNS if x.get(k)]
         print(f"  {x['class']:<12} {x['case']:<40} exit {x['exit']!s:<5} {','.join(bad) or 'ok':<20} {x['line'][:90]}")
     print(f"{len(r.rows)} cases in {time.perf_counter() - t0:.0f} s")
     if args.out:

@@ -58,13 +58,52 @@ def single_commands(spec, link, entries) -> list[bytes]:
 
 
 def assert_link_equals_golden(frames, spec, commands):
-    """Every answer through the connected link driver ``frames`` equals the golden engine's (which first
-    gets the two PINGs of ``connect``); returns the golden engine."""
-    from zoforge.golden import engine_protocol as P
+    """Every answer through the connected link driver ``frames`` equals the golden engine's (``connect``
+    executes nothing); returns the golden engine."""
     from zoforge.golden.engine_model import EngineModel
     golden = EngineModel(spec)
-    for _ in range(2):
-        golden.transact(bytes([P.Op.PING]))
     for command in commands:
         assert frames.transact(command) == golden.transact(command), command.hex()
     return golden
+
+
+class HostileTransport:
+    """Writes frames of its own between the host's: a copy of one of the host's earlier frames (a
+    replay of an older frame) or a SEED cut after 3 of its 8 argument bytes, with a random seq or the
+    host's next one (a body that ends inside a command; when its seq is the board's next one it runs
+    and is abandoned, and the host's frame gets a notice). ``injected`` counts both.
+
+    The host's traffic goes through ``inner`` (which may damage it); the injected frames go straight
+    to ``board``, and everything the board has sent by then is read and thrown away (within ``drain``
+    seconds), so that an answer to an injected frame never reaches the host (with the host's seq it
+    would pass for its own). Cut frames come only before a new frame of the host, not before a
+    resend: a frame that runs between the host's command and its resend would make the host's retry
+    look refused (a notice means "not the last frame", which is "never ran" only while the host is
+    the one writer)."""
+
+    def __init__(self, inner, board, rng, p: float = 0.2, drain: float = 0.0):
+        self.inner, self.board, self.rng, self.p, self.drain = inner, board, rng, p, drain
+        self.sent: list[bytes] = []
+        self.injected = {"replay": 0, "cut": 0}
+
+    def write(self, data: bytes) -> None:
+        from zoforge.golden.engine_protocol import Op
+        from zoforge.golden.link import frame
+        if self.sent and self.rng.random() < self.p:
+            if self.rng.random() < 0.5 or data == self.sent[-1]:
+                self.injected["replay"] += 1
+                self.board.write(self.sent[int(self.rng.integers(len(self.sent)))])
+            else:
+                self.injected["cut"] += 1
+                seq = data[1] if self.rng.random() < 0.75 else int(self.rng.integers(256))   # mostly the host's seq
+                self.board.write(frame(seq, bytes([Op.SEED, 1, 2, 3])))
+            while self.board.read_until(0xC0, self.drain)[0]:
+                pass
+        self.sent.append(bytes(data))
+        self.inner.write(data)
+
+    def read_until(self, terminator: int, timeout: float):
+        return self.inner.read_until(terminator, timeout)
+
+    def close(self) -> None:
+        self.inner.close()

@@ -17,7 +17,7 @@ from zoforge.golden.link import LinkSpec
 from zoforge.golden.spec import parse
 from zoforge.sim.board_sim import BoardSim
 
-from ..util import assert_link_equals_golden, single_commands
+from ..util import HostileTransport, assert_link_equals_golden, single_commands
 
 CLOCK = 12e6
 
@@ -37,3 +37,24 @@ def test_fuzzed_board_link_loses_nothing_and_repeats_nothing(seed):
     assert_link_equals_golden(frames, spec, commands + [P.read(spec, 0, 16), bytes([P.Op.STATUS])])
     assert sum(transport.faults.values()) >= 5 and frames.stats.resent >= 3
     assert sim.framing_errors == 0
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("board-sim")
+def test_replays_and_cut_frames_never_run_twice_nor_hang_the_board():
+    """Older frames replayed and frames that end inside a command, written between the host's frames,
+    on top of the damage: nothing runs twice, a cut frame is abandoned by the watchdog, the board
+    needs no reset, and every answer to the host equals the golden engine's."""
+    spec = parse("engine-s")
+    link = LinkSpec(divisor=4, cmd_bytes=128, rsp_bytes=128, watchdog=256)
+    sim = BoardSim(BoardTop(spec, link, clock_hz=int(CLOCK)), link.divisor)
+    rng = np.random.default_rng(8)
+    board_side = SimTransport(sim, CLOCK)
+    transport = hostile = HostileTransport(FaultyTransport(board_side, rng, p=0.1), board_side, rng, p=0.3,
+                                           drain=2000 / CLOCK)
+    frames = FrameLink(transport, spec, link, clock_hz=CLOCK, latency=64 / CLOCK)
+    frames.connect()
+    entries = random_session(spec, np.random.default_rng(107), commands=30, max_words=16)
+    commands = [c for c in single_commands(spec, link, entries) if c[0] != P.Op.STATUS]
+    assert_link_equals_golden(frames, spec, commands + [P.read(spec, 0, 16)])
+    assert hostile.injected["replay"] >= 3 and hostile.injected["cut"] >= 3 and frames.stats.notices >= 1

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zoforge.golden import engine_protocol as P
+from zoforge.golden import link as L
 from zoforge.golden.engine_model import EngineModel
 from zoforge.golden.link import (
     END,
@@ -80,8 +81,8 @@ def test_model_answers_a_retry_from_its_copy():
     assert engine.counters["commands"] == 1 and link.counters.retries == 1
     link.feed(frame(8, P.perturb(spec, 1, 4)))          # a new seq: executed
     assert engine.counters["commands"] == 2
-    link.feed(frame(7, P.perturb(spec, 1, 4)))          # seq 7 is no longer the last frame: executed
-    assert engine.counters["commands"] == 3
+    link.feed(frame(7, P.perturb(spec, 1, 4)))          # seq 7 is older than the last frame: refused
+    assert engine.counters["commands"] == 2 and link.counters.refused == 1
     damaged = bytearray(frame(9, bytes([P.Op.PING])))
     damaged[2] ^= 0x10
     assert link.feed(bytes(damaged)) == b"" and link.counters.dropped == 1
@@ -97,3 +98,65 @@ def test_model_cuts_responses_at_the_buffer():
 @pytest.mark.parametrize("text", ["link", "link:divisor=4,cmd_bytes=64,rsp_bytes=16384"])
 def test_link_specs_parse(text):
     assert str(parse(str(parse(text)))) == str(parse(text))
+
+
+# ---- a frame that ends inside a command; replays of older frames; the link's own answer ----
+
+def _answers(wire: bytes) -> list[tuple[int, bytes]]:
+    return [check_frame(raw) for raw in FrameDecoder().feed(wire)]
+
+
+@pytest.mark.parametrize("cut", ["seed", "forward", "load"])
+def test_a_frame_ending_inside_a_command_is_abandoned(cut):
+    """SEED with 3 of its 8 argument bytes, FORWARD announcing more columns than it carries, LOAD with
+    half its data: answered with one TIMEOUT status; nothing applied; the next frames run normally."""
+    spec = parse("engine-s")
+    engine = EngineModel(spec)
+    link = LinkModel(engine, LinkSpec())
+    rng = np.random.default_rng(0)
+    words = rng.integers(-100, 100, (4, spec.lanes))
+    link.feed(frame(0, P.load(spec, 0, words)))
+    body = {"seed": P.seed(spec, 12345)[:4],
+            "forward": P.forward(spec, 0, 2, rng.integers(-5, 5, (1, 8)))[:-3],
+            "load": P.load(spec, 0, -words)[:-4]}[cut]
+    assert _answers(link.feed(frame(1, body))) == [(1, bytes([P.Code.TIMEOUT]))]
+    assert link.counters.abandoned == 1
+    assert np.array_equal(engine.weights[:4], words)                  # weights untouched
+    assert _answers(link.feed(frame(2, bytes([P.Op.PING])))) == [(2, bytes([P.Code.OK]))]
+    status = P.decode_status(_answers(link.feed(frame(3, bytes([P.Op.STATUS]))))[0][1][1:])
+    assert status["commands"] == 4 and status["errors"] == 1
+
+
+def test_an_older_frame_replayed_after_a_newer_one_is_not_executed():
+    """UPDATE seq n, PING seq n+1, UPDATE seq n again: the replay is refused with the link's notice
+    (not executed; the engine's counters and weights say so)."""
+    spec = parse("engine-s")
+    engine = EngineModel(spec)
+    link = LinkModel(engine, LinkSpec())
+    update = frame(5, P.update(spec, 3, 8))
+    link.feed(update)
+    weights = engine.weights
+    link.feed(frame(6, bytes([P.Op.PING])))
+    seq, body = _answers(link.feed(update))[0]
+    assert engine.counters["commands"] == 2 and np.array_equal(engine.weights, weights)
+    assert seq == 5 and body == L.notice(6, LinkSpec())
+    assert link.counters.refused == 1
+    for old, op in ((4, P.Op.PING), (200, P.Op.PING), (6, P.Op.STATUS)):   # any seq but the next is refused
+        assert _answers(link.feed(frame(old, bytes([op]))))[0][1][0] == L.NOTICE
+    assert engine.counters["commands"] == 2
+    assert _answers(link.feed(frame(7, bytes([P.Op.PING])))) == [(7, bytes([P.Code.OK]))]
+
+
+def test_hello_reports_the_last_seq_and_the_buffers():
+    spec = parse("engine-s")
+    link = LinkModel(EngineModel(spec), LinkSpec(cmd_bytes=256, rsp_bytes=1024))
+    assert _answers(link.feed(frame(9, b""))) == [(9, L.notice(0, link.spec))]
+    link.feed(frame(40, bytes([P.Op.PING])))                     # after reset any seq opens the session
+    seq, body = _answers(link.feed(frame(0, b"")))[0]
+    assert L.decode_notice(body) == {"last_seq": 40, "cmd_bytes": 256, "rsp_bytes": 1024}
+    assert link.engine.counters["commands"] == 1
+
+
+def test_watchdog_parameter():
+    assert LinkSpec().watchdog == 1024 and parse("link:watchdog=64").watchdog == 64
+    assert_spec_error("link:watchdog=8", ["watchdog", "8"])

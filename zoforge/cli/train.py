@@ -321,7 +321,7 @@ def _run_on_device(args) -> int:
                          f"another -o or move it away")
     try:
         device = open_device(args.device, engine=args.engine, link=args.link)
-    except (DeviceError, SpecMismatch, LinkError) as e:
+    except (DeviceError, SpecMismatch, LinkError, EngineError) as e:
         raise UsageError(str(e)) from None
     try:
         result = run_engine_training(device, opts)
@@ -334,6 +334,8 @@ def _run_on_device(args) -> int:
     first, last = result["first"], result["last"]
     link = result["link"]
     shown = f"; link {link.frames} frames, {link.resent} resent" if link is not None else ""
+    if result.get("overflow"):
+        shown += "; engine weights saturated (the status overflow flag is set)"
     print(f"done: {result['steps']} steps on {args.device} in {result['seconds']:.1f} s; loss {first['loss']:.4f} -> "
           f"{last['loss']:.4f}, accuracy {first['accuracy']:.3f} -> {last['accuracy']:.3f}{shown}; "
           f"weights {result['weights']}, plot {result['plot']}")

@@ -12,8 +12,9 @@ EngineClient(link, spec)
   forward(base, rows, X) -> (n, rows) int64 sums
   LOAD, READ and FORWARD are split into several commands when the link limits one frame
   (``link.max_command`` / ``link.max_response`` bytes); the results are the same.
-  .overflow         bit 7 of the last status byte (an overflow counter is non-zero)
-EngineError         a command was answered with an error code (``.code``, ``.command``)
+  .overflow         bit 7 of the last status byte (an overflow counter is non-zero); status() reports it
+EngineError         a command was answered with an error code (``.code``, ``.command``) or with a
+                    malformed answer (``.code`` None); one line
 SpecMismatch        the engine's spec hash is not the host's
 """
 
@@ -28,10 +29,12 @@ __all__ = ["EngineClient", "EngineError", "SpecMismatch"]
 
 
 class EngineError(RuntimeError):
-    def __init__(self, command: bytes, code: int):
+    def __init__(self, command: bytes, code: int | None, problem: str = ""):
         self.command, self.code = command, code
-        name = Code(code).name if code in Code._value2member_map_ else str(code)
-        super().__init__(f"engine: command 0x{command[0]:02x} failed with {name}")
+        if code is not None:
+            name = Code(code).name if code in Code._value2member_map_ else f"unknown code {code}"
+            problem = f"failed with {name}"
+        super().__init__(f"engine: command 0x{command[0]:02x} {problem}")
 
 
 class SpecMismatch(RuntimeError):
@@ -55,15 +58,17 @@ class EngineClient:
     def call(self, command: bytes) -> bytes:
         """Send one command; return its response data (after the status byte)."""
         rsp = self.link.transact(command)
-        if not rsp:
-            raise EngineError(command, -1)
+        if not rsp or rsp[0] & 0x70:
+            raise EngineError(command, None, f"was answered with {bytes(rsp[:8]).hex() or 'nothing'}, not a "
+                                             f"status byte (an engine of another version?)")
         self.overflow = bool(rsp[0] & P.OVERFLOW_FLAG)
         code = rsp[0] & 0x0F
         if code != Code.OK:
             raise EngineError(command, code)
         expected = P.response_length(self.spec, command, rsp[0])
         if len(rsp) != expected:
-            raise RuntimeError(f"engine: response to 0x{command[0]:02x} has {len(rsp)} bytes, expected {expected}")
+            raise EngineError(command, None, f"was answered with {len(rsp)} bytes, expected {expected} (a board "
+                                             f"built with another response buffer or engine spec?)")
         return rsp[1:]
 
     # ---- housekeeping ----
@@ -82,7 +87,9 @@ class EngineClient:
         return info
 
     def status(self) -> dict:
-        return P.decode_status(self.call(bytes([Op.STATUS])))
+        """The engine's counters, and ``overflow``: its status byte's flag (a weight saturated since
+        the last CLEAR)."""
+        return {**P.decode_status(self.call(bytes([Op.STATUS]))), "overflow": self.overflow}
 
     def clear(self) -> None:
         self.call(bytes([Op.CLEAR]))

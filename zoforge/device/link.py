@@ -13,11 +13,18 @@ counts them in simulated clock cycles.
 Members
 -------
 FrameLink(transport, engine_spec, link_spec, *, clock_hz, latency=0.02, tries=8, progress=None)
-  .connect()                 resynchronise the sequence numbers (two PINGs)
+  .connect()                 a hello: the board's last seq (the session continues after it) and its
+                             buffer sizes, refused in one line when they are not the host's
   .transact(command) -> response
   .max_command, .max_response   limits of one frame (EngineClient splits longer work)
-  .stats                     frames sent, resent, answers rejected (bad CRC, stale seq), timeouts
-LinkError                    no valid answer after ``tries`` sends
+  .stats                     frames sent, resent, answers rejected (bad CRC, stale seq), timeouts,
+                             notices (a command refused because its seq was not the next one: it
+                             is sent again with the next seq; a refused frame never ran)
+LinkError                    no valid answer after ``tries`` sends, or a board built with other buffers
+
+The board's rule (:mod:`zoforge.golden.link`) runs only the seq after its last one, so the host
+always knows where it stands: a notice answering its frame says the frame did not run and names the
+board's last seq; the host continues after it.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from dataclasses import dataclass
 
 from ..golden import engine_protocol as P
 from ..golden.engine_protocol import Op
-from ..golden.link import END, FrameDecoder, check_frame, frame
+from ..golden.link import END, NOTICE_BYTES, FrameDecoder, check_frame, decode_notice, frame
 
 __all__ = ["FrameLink", "LinkError", "LinkStats"]
 
@@ -44,6 +51,7 @@ class LinkStats:
     resent: int = 0
     rejected: int = 0
     timeouts: int = 0
+    notices: int = 0
 
 
 class FrameLink:
@@ -64,16 +72,26 @@ class FrameLink:
     def max_response(self) -> int:
         return self.link.max_response
 
-    def connect(self) -> None:
-        """Two PINGs with consecutive seqs: the first may be taken for a retry of the board's last
-        frame (a PING answered from its copy is harmless); the second is new whatever came before."""
-        for _ in range(2):
-            self.transact(bytes([Op.PING]))
+    def connect(self) -> dict:
+        """A hello (an empty frame, never executed): the board's notice gives its last seq, so the
+        first command is new to it, and its buffer sizes, checked against the host's link spec."""
+        return decode_notice(self._send(b"", self._wire_time(3, NOTICE_BYTES) + self.latency))
+
+    def _check(self, note: dict) -> None:
+        mine = {"cmd_bytes": self.link.cmd_bytes, "rsp_bytes": self.link.rsp_bytes}
+        theirs = {k: note[k] for k in mine}
+        if theirs != mine:
+            show = lambda d: ", ".join(f"{k}={v}" for k, v in d.items())   # noqa: E731
+            raise LinkError(f"link: the board was built with {show(theirs)}, the host's link spec {self.link} has "
+                            f"{show(mine)}; pass the board's link spec (--link) or rebuild the board")
+
+    def _wire_time(self, sent: int, answered: int) -> float:
+        return 2 * (2 * sent + 8 + 2 * answered + 8) * BITS_PER_BYTE / self.baud
 
     def timeout(self, command: bytes) -> float:
         """Seconds to wait for the answer to ``command``: wire time both ways, engine time, latency,
         all doubled for slack."""
-        wire = (2 * len(command) + 8 + 2 * self._response_bound(command) + 8) * BITS_PER_BYTE / self.baud
+        wire = self._wire_time(len(command), self._response_bound(command)) / 2
         work = (self._engine_cycles(command) + ENGINE_OVERHEAD) / self.clock_hz
         return 2 * (wire + work) + self.latency
 
@@ -101,19 +119,36 @@ class FrameLink:
         if self._response_bound(command) > self.max_response:
             raise ValueError(f"link: the answer to command 0x{command[0]:02x} would have "
                              f"{self._response_bound(command)} bytes; one frame holds at most {self.max_response}")
-        seq = self.seq
-        wire, wait = frame(seq, command), self.timeout(command)
+        return self._send(command, self.timeout(command))
+
+    def _send(self, body: bytes, wait: float) -> bytes:
+        """Send ``body`` until a valid answer arrives; a notice moves the seq on (the frame did not
+        run) and the body is sent again, except for a hello, whose answer it is."""
         self.stats.frames += 1
+        what = f"command 0x{body[0]:02x}" if body else "the hello"
         for attempt in range(self.tries):
             if attempt:
                 self.stats.resent += 1
-            self.transport.write(wire)
+            seq = self.seq
+            self.transport.write(frame(seq, body))
             answer = self._await(seq, wait)
-            if answer is not None:
-                self.seq = (seq + 1) & 0xFF
-                return answer
-            self.stats.timeouts += 1
-        raise LinkError(f"link: no valid answer to command 0x{command[0]:02x} (seq {seq}) after {self.tries} "
+            if answer is None:
+                self.stats.timeouts += 1
+                continue
+            note = decode_notice(answer)
+            if note is not None:
+                self._check(note)
+                self.seq = (note["last_seq"] + 1) & 0xFF
+                if not body:
+                    return answer
+                self.stats.notices += 1
+                continue
+            if not body:
+                raise LinkError(f"link: the board answered the hello with {answer[:8].hex()}, not with the link's "
+                                f"notice; is it flashed with this version of zoforge?")
+            self.seq = (seq + 1) & 0xFF
+            return answer
+        raise LinkError(f"link: no valid answer to {what} (seq {self.seq}) after {self.tries} "
                         f"tries of {wait * 1e3:.1f} ms each; is the board connected, flashed with this build and "
                         f"running at {self.baud:.0f} baud?")
 

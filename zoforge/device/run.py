@@ -103,4 +103,4 @@ def _run(device, opts: DeviceTrainOptions) -> dict:
     stats = device.link.stats if device.link is not None else None
     return {"steps": step, "seconds": time.perf_counter() - t0, "first": evals[0], "last": evals[-1],
             "weights": weights, "codes": codes, "link": stats, "plot": out / PLOT,
-            "c_saturated": trainer.c_saturated}
+            "c_saturated": trainer.c_saturated, "overflow": client.overflow}

@@ -47,7 +47,9 @@ class BoardTop(wiring.Component):
         m.submodules.uart_tx = uart_tx = UartTx(self.link_spec.divisor)
         m.submodules.link = link = Link(self.link_spec)
         m.submodules.engine = engine = Engine(self.engine_spec)
-        m.d.comb += [uart_rx.rx.eq(self.rx), self.tx.eq(uart_tx.tx), link.engine_idle.eq(engine.idle)]
+        m.d.comb += [uart_rx.rx.eq(self.rx), self.tx.eq(uart_tx.tx), link.engine_idle.eq(engine.idle),
+                     link.engine_waiting.eq(engine.waiting), engine.abort.eq(link.engine_abort),
+                     engine.cmd_left.eq(link.cmd_left)]
         wiring.connect(m, uart_rx.o, link.rx)
         wiring.connect(m, link.tx, uart_tx.i)
         wiring.connect(m, link.cmd, engine.cmd)

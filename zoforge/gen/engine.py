@@ -61,13 +61,22 @@ class Engine(wiring.Component):
         commands whatever the gaps on either stream.
     idle : Out(1)
         The decoder is waiting for an opcode and no response byte is left to send.
+    waiting : Out(1)
+        A command is unfinished and the engine waits for its next byte (response sent).
+    abort : In(1)
+        While ``waiting`` and no byte is offered: abandon the command, answer TIMEOUT, return to idle
+        (the board link's watchdog drives it).
+    cmd_left : In(24)
+        Bytes the source still holds (the rest of the link's frame); a LOAD runs only when all its data
+        is at hand. Left undriven it reads "unknown" (all ones).
     tx_bytes : int
         Width of the response serializer in bytes (the largest piece sent at once).
     """
 
     def __init__(self, spec):
         self.spec = spec
-        super().__init__({"cmd": In(stream.Signature(8)), "rsp": Out(stream.Signature(8)), "idle": Out(1)})
+        super().__init__({"cmd": In(stream.Signature(8)), "rsp": Out(stream.Signature(8)), "idle": Out(1),
+                          "waiting": Out(1), "abort": In(1), "cmd_left": In(24, init=(1 << 24) - 1)})
 
     @property
     def tx_bytes(self) -> int:
@@ -84,7 +93,7 @@ class Engine(wiring.Component):
 
         tx = Serializer(m, self.rsp, self.tx_bytes)
         flag = (pu.sat_count != 0) | (uu.sat_count != 0)
-        dec = CommandDecoder(m, spec, self.cmd, self.idle, tx, flag)
+        dec = CommandDecoder(m, spec, self.cmd, self.idle, tx, flag, self.waiting, self.abort, self.cmd_left)
         wp = WeightPort(m, spec, dec, tx)
         passes = PassPipeline(m, spec, dec, wp, rng, pu, uu)
         fwd = MacPath(m, spec, dec, wp, tx, mac)

@@ -60,14 +60,20 @@ class CommandDecoder:
     sign-extended). ``take()`` makes ``cmd`` ready in the current state (data bytes of LOAD and
     FORWARD); ``byte`` is the byte offered and ``got`` high when it transfers.
 
+    Abandoning (the watchdog): ``waiting`` is high in a state that takes a byte of an unfinished
+    command (ARGS, LOAD and FORWARD data) while the serializer is empty; ``abort`` then ends the
+    command with the TIMEOUT code in ``RESPOND`` (no byte is taken in that cycle). ``cmd_left`` is the
+    number of bytes the source still holds for this command stream (all ones: unknown).
+
     ``code`` is the current command's result (EXEC sets OK before the checks); ``status(next)``
     sends the status byte (``code`` and ``flag``, the saturation flag) once the serializer is free,
     counts an error, and goes to ``next``. ``n_cmd`` counts opcodes, ``n_err`` error statuses;
     ``clear()`` zeroes both.
     """
 
-    def __init__(self, m, spec, cmd, idle, tx: Serializer, flag):
+    def __init__(self, m, spec, cmd, idle, tx: Serializer, flag, waiting, abort, cmd_left):
         self.m, self.spec, self.cmd, self.idle, self.tx, self.flag = m, spec, cmd, idle, tx, flag
+        self.waiting, self.abort, self.cmd_left = waiting, abort, cmd_left
         self.byte = cmd.payload
         self.got = cmd.valid & cmd.ready
         self.op, self.args = Signal(8, name="op"), Signal(8 * ARG_BYTES, name="args")
@@ -94,7 +100,12 @@ class CommandDecoder:
         return out
 
     def take(self):
-        self.m.d.comb += self.cmd.ready.eq(1)
+        """Take the bytes of the current command here; honour ``abort``."""
+        m = self.m
+        m.d.comb += [self.cmd.ready.eq(~self.abort), self.waiting.eq(self.tx.empty)]
+        with m.If(self.abort):
+            m.d.sync += self.code.eq(Code.TIMEOUT)
+            m.next = "RESPOND"
 
     def set_code(self, ok, fail=Code.BAD_ARGUMENT):
         """Sync: the result is OK when ``ok``, else ``fail``."""
@@ -114,8 +125,7 @@ class CommandDecoder:
     def states(self):
         m, byte, got = self.m, self.byte, self.got
         with m.State("OP"):
-            self.take()
-            m.d.comb += self.idle.eq(self.tx.empty)
+            m.d.comb += [self.cmd.ready.eq(1), self.idle.eq(self.tx.empty)]
             with m.If(got):
                 m.d.sync += [self.op.eq(byte), self.argi.eq(0), self.n_cmd.eq(self.n_cmd + 1)]
                 with m.If(self._nargs_of(byte) == 0):
@@ -144,7 +154,8 @@ class WeightPort:
     ``write(addr, value)`` (comb) writes a word, at most once per cycle. ``waddr``/``wleft`` are the
     address and the words left of the current transfer (LOAD, READ, a pass).
 
-    ``begin()`` (EXEC, LOAD or READ) checks the range and goes to ``LOAD_DATA`` (bytes assembled
+    ``begin()`` (EXEC, LOAD or READ) checks the range (and that all of a LOAD's data is at hand,
+    ``dec.cmd_left``, so an abandoned LOAD writes nothing) and goes to ``LOAD_DATA`` (bytes assembled
     into words, each written unless the code is an error, then ``RESPOND``) or ``READ_ST`` (status,
     then every word through the serializer in ``READ_DATA``, then ``OP``).
     """
@@ -186,7 +197,8 @@ class WeightPort:
         m, dec = self.m, self.dec
         addr, count = dec.arg(Op.LOAD, "addr"), dec.arg(Op.LOAD, "count")     # READ: same layout
         ok = (count != 0) & (addr + count <= self.spec.words)
-        dec.set_code(ok)
+        at_hand = (count << (self.word_bytes.bit_length() - 1)) <= dec.cmd_left    # word_bytes: a power of two
+        dec.set_code(ok & ((dec.op == Op.READ) | at_hand))
         m.d.sync += [self.waddr.eq(addr), self.wleft.eq(count), self._b_i.eq(0)]
         with m.If(dec.op == Op.READ):
             with m.If(ok):

@@ -7,6 +7,7 @@ EngineModel(spec)     the executor
   .feed(data)         bytes in (any split, commands may straddle calls) -> response bytes
   .transact(command)  one or more whole commands -> their responses; raises TruncatedCommand when the
                       bytes end inside a command (the engine would wait for the rest)
+  .abandon(pending)   the watchdog's end of such a command: its effects so far, then the TIMEOUT status
   .weights            weight memory, int64 (words, lanes) codes (a copy)
   .z(count)           the chain's first ``count`` words for the current seed, start row and scale
   .counters           dict: commands, errors, perturb_overflows, update_overflows
@@ -31,7 +32,11 @@ _TOP32 = (1 << 32) - 1
 
 
 class TruncatedCommand(ValueError):
-    """The bytes given to ``transact`` end inside a command."""
+    """The bytes given to ``transact`` end inside a command; ``pending`` holds its bytes."""
+
+    def __init__(self, message: str, pending: bytes):
+        super().__init__(message)
+        self.pending = pending
 
 
 class EngineModel:
@@ -63,8 +68,24 @@ class EngineModel:
         out = self.feed(command)
         if self._buf:
             pending, self._buf = self._buf, b""
-            raise TruncatedCommand(f"engine: command 0x{pending[0]:02x} is truncated after {len(pending)} bytes")
+            raise TruncatedCommand(f"engine: command 0x{pending[0]:02x} is truncated after {len(pending)} bytes",
+                                   pending)
         return out
+
+    def abandon(self, pending: bytes) -> bytes:
+        """A command whose bytes stopped after ``pending``, abandoned: the TIMEOUT status (counted as
+        an error). What the command did before it stalled is kept, and that is only counting: its
+        opcode was counted, and a FORWARD whose arguments arrived has sent its status (an error status
+        counted) before its activations. Weights are untouched: LOAD writes nothing unless all its
+        data is at hand (the gateware checks it against the bytes left in the frame)."""
+        spec = self.spec
+        self.counters["commands"] = (self.counters["commands"] + 1) & _TOP32
+        head = 1 + P.arg_bytes(spec, pending[0])
+        if pending[0] == Op.FORWARD and len(pending) >= head:
+            a = P.decode_args(spec, Op.FORWARD, pending[1:head])
+            if not self._forward_ok(a):
+                self._status(Code.BAD_ARGUMENT)
+        return self._status(Code.TIMEOUT)
 
     # ---- execution ----
     def _status(self, code: int) -> bytes:
@@ -165,11 +186,17 @@ class EngineModel:
         self._count_overflows("update_overflows", sat)
         return self._status(Code.OK)
 
+    def _forward_ok(self, a) -> bool:
+        spec, cols = self.spec, a["cols"]
+        kw = -(-cols // spec.lanes)
+        return (a["rows"] >= 1 and a["n"] >= 1 and 1 <= cols <= spec.max_cols
+                and a["base"] + a["rows"] * kw <= spec.words)
+
     def _forward(self, a, data):
         spec = self.spec
         base, rows, cols, n = a["base"], a["rows"], a["cols"], a["n"]
         kw = -(-cols // spec.lanes)
-        if rows < 1 or n < 1 or not 1 <= cols <= spec.max_cols or base + rows * kw > spec.words:
+        if not self._forward_ok(a):
             return self._status(Code.BAD_ARGUMENT)
         X = P.from_bytes(data, spec.a_bytes).reshape(n, cols)
         W = self._w[base:base + rows * kw].reshape(rows, kw * spec.lanes)[:, :cols]

@@ -30,10 +30,11 @@ opcode  name     arguments (bytes)              then, host -> engine  response
 ======  =======  =============================  ====================  ==========================================
 
 Status byte: bits 0-3 the code (0 OK, 1 unknown opcode, 2 bad argument, 3 not supported by this
-spec's RNG chain), bit 7 set while an overflow counter is non-zero (sticky until CLEAR). On an error
-the response is the status byte alone; LOAD and FORWARD still consume their data bytes. A command
-whose response carries data (INFO, STATUS, READ, FORWARD) sends its status first; the others send
-it when they are complete, so the status of PERTURB and UPDATE includes the pass's overflows.
+spec's RNG chain, 4 timeout: the command's bytes stopped arriving and it was abandoned), bit 7 set
+while an overflow counter is non-zero (sticky until CLEAR). On an error the response is the status
+byte alone; LOAD and FORWARD still consume their data bytes. A command whose response carries data
+(INFO, STATUS, READ, FORWARD) sends its status first; the others send it when they are complete, so
+the status of PERTURB and UPDATE includes the pass's overflows.
 
 Semantics (the golden executor :class:`zoforge.golden.engine_model.EngineModel` is the definition):
 
@@ -97,6 +98,7 @@ class Code(enum.IntEnum):
     UNKNOWN_OPCODE = 1
     BAD_ARGUMENT = 2
     UNSUPPORTED = 3
+    TIMEOUT = 4
 
 
 def arg_fields(spec, op: int) -> list[tuple[str, int, bool]]:
