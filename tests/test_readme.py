@@ -71,6 +71,8 @@ def workdir(tmp_path_factory):
             os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
 
 
+# One worker runs them all, in order: later commands read what earlier ones wrote.
+@pytest.mark.xdist_group("readme")
 @pytest.mark.parametrize("line, reason", commands(), ids=[c.split("#")[0].strip()[:70] for c, _ in commands()])
 def test_readme_command(workdir, capsys, line, reason):
     if reason:
