@@ -41,6 +41,10 @@ IGNORE_INDEX = -1
 _LOGIT_FLOATS = 1 << 24
 
 
+def _nothing(*names: str) -> None:
+    """``ready`` when no passes are due."""
+
+
 class _Workspace:
     """Activation buffers for one batch shape. ``keep``: one slot per layer (for the backward);
     otherwise a single slot that every layer reuses."""
@@ -167,26 +171,36 @@ class GPT:
         return ws
 
     def _body(self, ws: _Workspace, tokens: np.ndarray) -> None:
-        """Embeddings, the blocks and the final layernorm; ``ws.lnf`` holds the result."""
+        """Embeddings, the blocks and the final layernorm; ``ws.lnf`` holds the result. ``ready`` brings
+        each tensor up to date just before it is read, when a fused ZO optimizer has passes due."""
         p, be, H = self.params, self.backend, self.config.n_head
+        ready = p.lazy.ready if p.lazy is not None else _nothing
         B, T = tokens.shape
         be.bind_weights(p)
+        ready("wte", "wpe")
         encoder_forward(ws.encoded.reshape(B, T, -1), tokens, p.wte, p.wpe)
         x = ws.encoded
         for l in range(self.config.n_layer):
             i = l if ws.keep else 0
+            ready(f"ln1w[{l}]", f"ln1b[{l}]")
             layernorm_forward(ws.ln1[i], ws.ln1_mean[i], ws.ln1_rstd[i], x, p.ln1w[l], p.ln1b[l])
+            ready(f"qkvw[{l}]", f"qkvb[{l}]")
             linear_forward(be, ws.qkv[i], ws.ln1[i], p.qkvw[l], p.qkvb[l], "qkv")
             attention_forward(be, ws.atty[i], ws.att[i], ws.qkv[i], B, T, H)
+            ready(f"attprojw[{l}]", f"attprojb[{l}]")
             linear_forward(be, ws.res2[i], ws.atty[i], p.attprojw[l], p.attprojb[l], "attn_proj")
             ws.res2[i] += x
+            ready(f"ln2w[{l}]", f"ln2b[{l}]")
             layernorm_forward(ws.ln2[i], ws.ln2_mean[i], ws.ln2_rstd[i], ws.res2[i], p.ln2w[l], p.ln2b[l])
+            ready(f"fcw[{l}]", f"fcb[{l}]")
             linear_forward(be, ws.fch[i], ws.ln2[i], p.fcw[l], p.fcb[l], "fc")
             gelu_forward(ws.fch_gelu[i], ws.fch[i])
             # Without keep, res3[0] is also this layer's input x; it is dead once res2 exists.
+            ready(f"fcprojw[{l}]", f"fcprojb[{l}]")
             linear_forward(be, ws.res3[i], ws.fch_gelu[i], p.fcprojw[l], p.fcprojb[l], "fc_proj")
             ws.res3[i] += ws.res2[i]
             x = ws.res3[i]
+        ready("lnfw", "lnfb")
         layernorm_forward(ws.lnf, ws.lnf_mean, ws.lnf_rstd, x, p.lnfw, p.lnfb)
 
     def _backward(self, ws: _Workspace, tokens: np.ndarray, g: Params, acc: bool) -> None:

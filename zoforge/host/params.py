@@ -63,6 +63,7 @@ class Params:
         self.config = config
         self.data = data
         self.version = next(_VERSIONS)
+        self.lazy = None        # passes due before a tensor is read (optim.lazy.LazyWeights), if any
         self._slices: dict[str, slice] = {}
         self._views: dict[str, np.ndarray] = {}
         start = 0

@@ -216,7 +216,8 @@ class Trainer:
         self.optimizer = build(opts.optimizer, params, perturb=opts.perturb, eps=opts.eps,
                                weight_decay=opts.weight_decay, queries=opts.queries, seed=opts.seed,
                                betas=tuple(opts.betas), grad_clip=opts.grad_clip, pool_refresh=opts.pool_refresh,
-                               workers=self.workers)
+                               workers=self.workers,
+                               fused=opts.matmul in (None, "cpu"))   # NPU backends keep device copies: passes in place
         if state is not None:
             self.optimizer.load(state["optimizer"], arrays)
         self.evals: list[dict] = [r for r in read_metrics(self.out / "metrics.jsonl")
@@ -300,6 +301,7 @@ class Trainer:
                         with stop.hold():
                             self._save()
                     if self.after_step is not None:
+                        self.optimizer.flush()
                         self.after_step(self, self.step)
             except KeyboardInterrupt:
                 with stop.hold():
@@ -325,6 +327,7 @@ class Trainer:
                 kept = (f"kept {self.checkpoint} (step {self._checkpoint_step()})" if self.checkpoint
                         else "no checkpoint was saved")
                 raise TrainingError(f"stopped at step {self.step + 1}: {e}; {kept}; try a lower --lr") from None
+        self.optimizer.flush()
         progress.close()
         metrics.close()
         self.plot()
@@ -378,6 +381,7 @@ class Trainer:
         return state
 
     def _save(self) -> None:
+        self.optimizer.flush()                  # a fused ZO step leaves its update due until the next forward
         self.checkpoint = save_checkpoint(self.out, self.step, self.config, self.model.params, self._state(),
                                           self.optimizer.arrays(), keep=self.opts.keep,
                                           files=getattr(self.tokenizer, "files", {}))

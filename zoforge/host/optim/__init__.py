@@ -8,7 +8,7 @@ DEFAULT_PERTURB                  the spec PeZO uses when none is given
 perturbation_spec(text)          parse a ``--perturb`` spec (kinds pezo, gaussian, uniform, sign)
 with_refresh(spec, n)            that spec with ``refresh=n`` (``--pool-refresh``)
 build(name, params, ...)         an optimizer over a model's parameters
-AdamW, ZOSGD, MezoGaussian, SpecPerturbation, Layout, Workers, Pass, NonFiniteLoss, query_seed
+AdamW, ZOSGD, FusedZOSGD, MezoGaussian, SpecPerturbation, Layout, Workers, Pass, NonFiniteLoss, query_seed
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ from .passes import Pass
 from .spec_z import SpecPerturbation
 from .workers import Workers
 from .zo import ZOSGD, NonFiniteLoss, query_seed
+from .zo_fused import FusedZOSGD
 
 __all__ = ["OPTIMIZERS", "DEFAULT_PERTURB", "PERTURB_KINDS", "perturbation_spec", "with_refresh", "build", "AdamW",
-           "ZOSGD", "MezoGaussian", "SpecPerturbation", "Layout", "Workers", "Pass", "NonFiniteLoss", "query_seed"]
+           "ZOSGD", "FusedZOSGD", "MezoGaussian", "SpecPerturbation", "Layout", "Workers", "Pass", "NonFiniteLoss", "query_seed"]
 
 OPTIMIZERS = ("adamw", "mezo", "pezo")
 DEFAULT_PERTURB = "pezo-pool"
@@ -47,10 +48,12 @@ def perturbation_spec(text: str):
 
 def build(name: str, params: Params, *, perturb: str | None = None, eps: float = 1e-3,
           weight_decay: float = 0.0, queries: int = 1, seed: int = 0, betas=(0.9, 0.95), adam_eps: float = 1e-8,
-          grad_clip: float = 0.0, pool_refresh: int = 0, workers: Workers | None = None):
+          grad_clip: float = 0.0, pool_refresh: int = 0, workers: Workers | None = None, fused: bool = False):
     """The optimizer ``name`` for ``params``. ZO optimizers take ``eps``, ``queries`` and ``seed``; PeZO
     also ``perturb`` (a spec string, default :data:`DEFAULT_PERTURB`) and ``pool_refresh``, which sets
-    the spec's ``refresh`` (reseed a pool every that many queries; 0 keeps the spec's own value)."""
+    the spec's ``refresh`` (reseed a pool every that many queries; 0 keeps the spec's own value).
+    ``fused``: the ZO passes are applied inside the model's forward (:class:`FusedZOSGD`, same bits; call
+    ``flush()`` before reading the weights other than through the model)."""
     workers = workers or Workers()
     layout = Layout(params.config)
     if name == "adamw":
@@ -63,7 +66,8 @@ def build(name: str, params: Params, *, perturb: str | None = None, eps: float =
         source = SpecPerturbation(spec, layout, workers, run_seed=seed, queries=queries)
     else:
         raise ValueError(f"optimizer {name!r} is unknown; use one of {'|'.join(OPTIMIZERS)}")
-    return ZOSGD(params, source, eps=eps, weight_decay=weight_decay, queries=queries, seed=seed)
+    return (FusedZOSGD if fused else ZOSGD)(params, source, eps=eps, weight_decay=weight_decay, queries=queries,
+                                            seed=seed)
 
 
 def with_refresh(spec, refresh: int):

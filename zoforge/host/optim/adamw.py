@@ -85,6 +85,9 @@ class AdamW:
         self.last_grad_norm = norm
         return norm
 
+    def flush(self) -> None:
+        """Nothing is ever left due (the ZO optimizers' interface)."""
+
     def state_dict(self) -> dict:
         return {"t": self.t, "betas": list(self.betas), "eps": self.eps, "weight_decay": self.weight_decay,
                 "grad_clip": self.grad_clip}

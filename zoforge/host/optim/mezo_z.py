@@ -17,6 +17,7 @@ in the last ulp of the transcendental functions. PeZO's integer z codes have no 
 from __future__ import annotations
 
 import math
+from functools import cached_property
 
 import numpy as np
 
@@ -97,3 +98,37 @@ class MezoGaussian:
                                    seg.decay, tmp)
 
         workers.run(block, range(-(-n // BLOCK)))
+
+    # ---- the fused path (zoforge.host.optim.lazy): a unit is one block -------------------------------
+    @cached_property
+    def units(self) -> range:
+        return range(-(-self.layout.size // BLOCK))
+
+    @cached_property
+    def segment_units(self) -> tuple[tuple[int, ...], ...]:
+        """For each segment, the blocks that hold part of it."""
+        return tuple(tuple(range(s.offset // BLOCK, -(-(s.offset + s.length) // BLOCK))) if s.length else ()
+                     for s in self.layout.segments)
+
+    def apply_units(self, data: np.ndarray, ops, units) -> None:
+        """Apply the passes ``ops`` (a list of (seed, Pass), in order) to the blocks ``units``: each piece
+        of z of every pass is generated, then the pieces are applied in order while the weights are in
+        cache. Per element the same arithmetic, in the same order, as separate :meth:`apply` calls."""
+        n, layout, workers = self.layout.size, self.layout, self.workers
+
+        def block(k: int) -> None:
+            gens = [_generator(seed, k) for seed, _ in ops]
+            zs = [workers.scratch(f"z{i}", PIECE) for i in range(len(ops))]
+            u, tmp = workers.scratch("u", PIECE + 1), workers.scratch("tmp", PIECE)
+            lo_block = k * BLOCK
+            for lo in range(lo_block, min(lo_block + BLOCK, n), PIECE):
+                hi = min(lo + PIECE, lo_block + BLOCK, n)
+                for g, z in zip(gens, zs):
+                    gaussian_piece(g, z[:hi - lo], u)
+                for seg, first, last in layout.pieces(lo, hi):
+                    at, w = seg.offset + first - lo, data[seg.start + first:seg.start + last]
+                    for z, (_, op) in zip(zs, ops):
+                        if op.touches(seg.decay):
+                            apply_pass(w, z[at:at + last - first], op, seg.decay, tmp)
+
+        workers.run(block, list(units))

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -233,6 +234,74 @@ class SpecPerturbation:
 
         workers.run(run, tasks)
 
+    # ---- the fused path: several passes at once, on chosen units (zoforge.host.optim.lazy) ------------
+    # A *unit* is one task of :meth:`SpecPerturbation.apply`: (segment k, chunk a..b). Applying a list of
+    # (query, Pass) to a unit applies them in order to every element, one L2-sized sub-chunk at a time, so
+    # the weights are read and written once however many passes are folded together. Per element the
+    # arithmetic is :func:`apply_pass`'s, in the same order, so the bits equal the separate passes.
+
+    @cached_property
+    def units(self) -> tuple[tuple[int, int, int], ...]:
+        return tuple((k, a, min(a + _CHUNK, s.length)) for k, s in enumerate(self.layout.segments)
+                     for a in range(0, s.length, _CHUNK))
+
+    @cached_property
+    def segment_units(self) -> tuple[tuple[int, ...], ...]:
+        """For each segment, the indices of its units."""
+        out = [[] for _ in self.layout.segments]
+        for u, (k, _, _) in enumerate(self.units):
+            out[k].append(u)
+        return tuple(tuple(x) for x in out)
+
+    def apply_units(self, data: np.ndarray, ops, units) -> None:
+        """Apply the passes ``ops`` (a list of (Query, Pass), in order) to the units ``units``."""
+        workers, segs, spec = self.workers, self.layout.segments, self.spec
+        periodic = self.is_pool and SUB % spec.pool == 0
+        width = max(spec.pool, 4096) if periodic else SUB
+        tasks = [self.units[u] for u in units]
+        bases = {}
+        if periodic:                             # a*z and b*z once per (pass, segment): see _apply_pool
+            for k in {k for k, _, _ in tasks}:
+                s = segs[k]
+                for i, (query, op) in enumerate(ops):
+                    op_k = query.pass_for(k, op)
+                    z = self._pool_values(query.seed, query.q(k) or spec.q, query.start + self.offsets[k],
+                                          min(width, s.length), s.length)
+                    bases[i, k] = (z * op_k.a if op_k.a else None, z * op_k.b if op_k.b else None)
+
+        def run(task):
+            k, a, b = task
+            s = segs[k]
+            todo = [(i, query, query.pass_for(k, op)) for i, (query, op) in enumerate(ops) if op.touches(s.decay)]
+            if not todo:
+                return
+            zs = {}
+            if not periodic:                     # each pass's z for the whole chunk, then one sweep of w
+                for i, query, _ in todo:
+                    z = workers.scratch(f"z{i}", b - a)
+                    if self.is_pool:
+                        z[:] = self._pool_values(query.seed, query.q(k) or spec.q, query.start + self.offsets[k] + a,
+                                                 b - a, s.length)
+                    else:
+                        stream_values(spec, query.start + self.offsets[k] + a, z, query.seed, query.q(k))
+                    zs[i] = z
+            tmp = workers.scratch("tmp", SUB)
+            for lo in range(a, b, SUB):
+                hi = min(lo + SUB, b)
+                w = data[s.start + lo:s.start + hi]
+                for i, _, op_k in todo:
+                    if periodic:
+                        za, zb = bases[i, k]
+                        rows = len(w) // width * width
+                        for part, n in ((w[:rows].reshape(-1, width), width), (w[rows:], len(w) - rows)):
+                            if part.size:
+                                _apply_terms(part, za[:n] if za is not None else None, op_k, s.decay,
+                                             zb[:n] if zb is not None else None)
+                    else:
+                        apply_pass(w, zs[i][lo - a:hi - a], op_k, s.decay, tmp)
+
+        workers.run(run, tasks)
+
 
 def _apply_terms(w: np.ndarray, za, op: Pass, decayed: bool, zb) -> None:
     """``apply_pass`` with the products a*z and b*z precomputed (broadcast over rows of w)."""
@@ -242,4 +311,5 @@ def _apply_terms(w: np.ndarray, za, op: Pass, decayed: bool, zb) -> None:
         w *= op.decay
     if zb is not None:
         w += zb
+
 

@@ -74,6 +74,9 @@ class ZOSGD:
         self.source.apply(self.params.data, query, op)
         self.params.updated()
 
+    def flush(self) -> None:
+        """Nothing is ever left due here (see :class:`~.zo_fused.FusedZOSGD`)."""
+
     def state_dict(self) -> dict:
         return {"queries": self.queries, "eps": self.eps, "weight_decay": self.weight_decay, "seed": self.seed}
 
