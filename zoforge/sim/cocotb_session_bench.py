@@ -57,7 +57,8 @@ async def stream_session(dut):
     p = _params()
     data, expect = bytes.fromhex(p["data"]), p["expect"]
     rng = np.random.default_rng(p["rng_seed"])
-    await _reset(dut, cmd__valid=0, cmd__payload=0, rsp__ready=0)
+    # A bare engine has no link in front: never abort a command, and every command's bytes may follow.
+    await _reset(dut, cmd__valid=0, cmd__payload=0, rsp__ready=0, abort=0, cmd_left=(1 << len(dut.cmd_left)) - 1)
     got, at, offering, cycles, last = bytearray(), 0, False, 0, 0
     while len(got) < expect and cycles - last < p["stall_limit"]:
         if not offering and at < len(data) and rng.random() < p["valid_prob"]:
