@@ -199,3 +199,29 @@ def test_lowering_gives_each_fifo_its_own_depth(monkeypatch):
     depths = {e[1]: e[2] for e in log if e[0] == "fifo"}
     assert depths == {name: f.depth for name, f in p.topology.fifos.items()}
     assert {d for n, d in depths.items() if n.startswith("C_")} == {1} and depths["A_L3L2_0"] == 2
+
+
+def test_lowering_emits_the_fused_perturbation(monkeypatch, tmp_path):
+    """perturb=: every core body fills its pool once per run and perturbs each B object before its
+    matmul; the run-time parameters carry the perturbation's words; the kernel source is the project's."""
+    from tests.npu import fake_iron
+    from zoforge.npu import perturb
+    from zoforge.npu.iron import PERTURB_SOURCE, perturb_compile_command
+    log = fake_iron.install(monkeypatch)
+    spec = parse("gemm:cols=2,rows=2,m=32,k=32,n=32,perturb=pezo-pool")
+    p = plan(spec, (128, 128, 128))
+    lower(p)
+    calls = [e for e in log if e[0] == "call"]
+    assert sum(1 for e in calls if e[1] == "pezo_pool_fill") == spec.cores
+    assert sum(1 for e in calls if e[1] == "pezo_perturb_b") == spec.cores * spec.depth
+    writes = {(e[1], e[2]): e[3] for e in log if e[0] == "rtp_write"}
+    words = 2 + perturb.rtp_words(spec.pezo)
+    assert len(writes) == words * spec.cores
+    base = 3 + spec.pezo.lanes + perturb.RTP_NAMES.index("col_n0")
+    assert writes[("rtp_1_2", base)] == 32 and writes[("rtp_0_2", base)] == 0
+    assert writes[("rtp_0_2", 3 + spec.pezo.lanes + perturb.RTP_NAMES.index("K"))] == 128
+    cmd = perturb_compile_command(spec, "/peano", PERTURB_SOURCE, "pezo_perturb.o", "/aie/include")
+    assert PERTURB_SOURCE.is_file() and "-DPOOL=4096" in cmd and "-DLFSR_TAPS=0x80200003u" in cmd
+    assert "-DMAC_S=8" in cmd and "-DMAC_T=4" in cmd and "-I/aie/include" in cmd
+    info = build(GemmDesign(spec, [(128, 128, 128)]), tmp_path, compile=False)
+    assert info["mlir"] == ["aie_128x128x128.mlir"]

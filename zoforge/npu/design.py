@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from ..golden.spec import Spec, SpecError, param, preset, register
 from .hardware import DEVICES, DTYPE_BYTES, MAC_DIMS
+from .perturb import pool_presets
 
 __all__ = ["GemmSpec", "GemmDesign", "DesignError", "Shape", "Matmul", "gpt2_matmuls", "gpt2_shapes", "device_shape",
            "parse_shape", "parse_shapes"]
@@ -56,6 +57,8 @@ class GemmSpec(Spec):
     c_depth: int = param(0, lo=0, hi=4, doc="objects per C fifo; 0 = depth. 1 frees L1 for a wider n: "
                                             "fewer column blocks, so A crosses the shim fewer times")
     rounding: str = param("rne", choices=("rne", "trunc"), doc="fp32 -> bf16 of C after each call (out=bf16)")
+    perturb: str = param("none", choices=("none", *pool_presets()),
+                         doc="PeZO perturbation of B inside the tile: none or a pool preset's name")
 
     def __init__(self, **values):
         # Accept both spec-string keys (in, out) and field names, so parse() and replace() both work.
@@ -79,8 +82,10 @@ class GemmSpec(Spec):
         return [(_KEYS.get(name, name), default, allowed) for name, default, allowed in super().parameters()]
 
     def __str__(self) -> str:
+        # perturb=none is left out, so the text of every design without it is what it always was
         return f"{self.KIND}:" + ",".join(f"{_KEYS.get(f.name, f.name)}={getattr(self, f.name)}"
-                                          for f in dataclasses.fields(self))
+                                          for f in dataclasses.fields(self)
+                                          if not (f.name == "perturb" and self.perturb == "none"))
 
     def fail(self, name: str, message: str) -> None:
         raise SpecError(f"{self.KIND}: {_KEYS.get(name, name)}={getattr(self, _FIELDS.get(name, name))} {message}")
@@ -121,6 +126,12 @@ class GemmSpec(Spec):
     def block(self) -> tuple[int, int, int]:
         """(M, K, N) granularity of the shapes this design can run."""
         return (self.m * self.rows, self.k * self.depth, self.n * self.cols)
+
+    @property
+    def pezo(self):
+        """The pezo spec of the fused perturbation (None without one)."""
+        from .perturb import pezo_spec
+        return pezo_spec(self.perturb)
 
     @property
     def a_memtiles(self) -> int:
@@ -264,5 +275,7 @@ preset("npu2-gpt2", "gemm:device=npu2,cols=8,rows=4,m=64,k=64,n=32,in=bf16,out=f
        "the GPT-2 tile on all 8 columns of Strix")
 preset("npu1-gpt2-n64", "gemm:device=npu1,cols=4,rows=4,m=64,k=64,n=64,in=bf16,out=f32,b_layout=col,c_depth=1",
        "the reference tile with n=64 (C single-buffered to fit L1): A crosses the shim half as often")
+preset("npu1-gpt2-pezo", "gemm:device=npu1,cols=4,rows=4,m=64,k=64,n=32,in=bf16,out=f32,b_layout=col,perturb=pezo-pool",
+       "the GPT-2 tile with PeZO's pool perturbation of the weights inside the tile (ZO forwards)")
 preset("npu1-i16", "gemm:device=npu1,cols=4,rows=4,m=64,k=64,n=32,in=i16,out=i32,b_layout=row",
        "integer tile for bit-exact checks (i16 in, i32 out)")

@@ -35,6 +35,7 @@ import numpy as np
 
 from .design import GemmSpec, Shape
 from .numerics import STORAGE, from_bf16, from_device, to_bf16, to_device
+from .perturb import PerturbCall, core_pool, perturb_tile, tile_z
 from .plan import Plan, Tile, plans as make_plans, topology
 
 __all__ = ["EmulationError", "NpuEmulator", "EmuStats", "reference", "error_bound", "emulate"]
@@ -112,6 +113,8 @@ class NpuEmulator:
         self._calls = 0
         self._objects: dict[str, int] = {}
         self._perm_ok: set = set()
+        self._tile_no: dict[Tile, int] = {}
+        self._perturb = None
         self._build()
 
     # ---- construction: rings and the persistent actors (DMAs configured in the xclbin, cores) ----
@@ -207,6 +210,8 @@ class NpuEmulator:
             self._barrier[w.tile] -= 1
             _, k_iters, tiles = self._rtp[w.tile]
             for tile in range(tiles):
+                tile_no = self._tile_no.get(w.tile, 0)      # this core's tile count in the shape
+                self._tile_no[w.tile] = tile_no + 1
                 yield from self._wait(who, f"a free C object in {c_ring.name} (tile {tile + 1}/{tiles})",
                                       c_ring.writable)
                 c = c_ring.wslot()
@@ -215,7 +220,10 @@ class NpuEmulator:
                     yield from self._wait(who, f"A and B objects (tile {tile + 1}/{tiles}, k step "
                                                f"{step + 1}/{k_iters * depth})",
                                           lambda: a_ring.readable() and b_ring.readable())
-                    self._kernel(a_ring.rslot(), b_ring.rslot(), c)
+                    b = b_ring.rslot()
+                    if self._perturb is not None:
+                        b = self._perturbed(b, w.tile.col, tile_no, step)
+                    self._kernel(a_ring.rslot(), b, c)
                     a_ring.r[0] += 1
                     b_ring.r[0] += 1
                     self._events += 1
@@ -250,11 +258,14 @@ class NpuEmulator:
         """Run one invocation: ``bufs`` maps A, B, C to flat device-dtype host buffers (C is written)."""
         return self.run_plans((p,), bufs, check=check)
 
-    def run_plans(self, parts, bufs: dict[str, np.ndarray], *, check: bool = True) -> EmuStats:
+    def run_plans(self, parts, bufs: dict[str, np.ndarray], *, check: bool = True,
+                  perturb: PerturbCall | None = None) -> EmuStats:
         """Run the invocations of one shape in order on the same array (the runs of
         :func:`~.plan.plans`); every A and B element must be read and every C element written once over
-        all of them."""
+        all of them. ``perturb``: the cores perturb each B object with PeZO's pool before its matmul
+        (a design with ``perturb=``; :mod:`.perturb`)."""
         parts = tuple(parts)
+        self._start_perturb(parts[0].shape if parts else None, perturb)
         for p in parts:
             if p.topology != self.topo:
                 raise EmulationError(f"plan is for another array ({p.spec}); this one was built from {self.spec}")
@@ -276,6 +287,28 @@ class NpuEmulator:
         stats.kernel_calls = self._calls
         stats.objects = dict(self._objects)
         return stats
+
+    def _start_perturb(self, shape, call: PerturbCall | None) -> None:
+        """The cores' perturbation state for one shape: pool (filled from the seed), K, column blocks;
+        each core counts its tiles from 0 (its tile order is row-major over C's blocks, :mod:`.plan`)."""
+        self._tile_no: dict[Tile, int] = {}
+        self._perturb = None
+        if call is None:
+            return
+        pezo = self.spec.pezo
+        if pezo is None:
+            raise EmulationError(f"perturb given but the design {self.spec} has perturb=none")
+        self._perturb = (pezo, core_pool(pezo, call.seed), call, shape.K, shape.N // (self.spec.n * self.spec.cols))
+
+    def _perturbed(self, b_blk: np.ndarray, col: int, tile_no: int, step: int) -> np.ndarray:
+        """The core's perturbation of one B object in L1 (a copy in the same blocked layout)."""
+        pezo, pool, call, K, col_blocks = self._perturb
+        spec, bmap = self.spec, self._maps[1]
+        n0 = (tile_no % col_blocks * spec.cols + col) * spec.n
+        z = tile_z(pezo, pool, call, K, step * spec.k, n0, spec.k, spec.n)
+        out = b_blk.copy()
+        out[bmap] = perturb_tile(b_blk[bmap], z, call, n0)
+        return out
 
     def _run_one(self, p: Plan, bufs, stats: EmuStats) -> None:
         # host: run-time parameters, then the barrier (the runtime sequence's first ops)
@@ -401,9 +434,11 @@ class NpuEmulator:
                                  f" times instead of once: a drain pattern is wrong")
 
     # ---- host view -----------------------------------------------------------------------------
-    def run(self, a: np.ndarray, b: np.ndarray, *, check: bool = True) -> tuple[np.ndarray, EmuStats]:
+    def run(self, a: np.ndarray, b: np.ndarray, *, check: bool = True,
+            perturb: PerturbCall | None = None) -> tuple[np.ndarray, EmuStats]:
         """C = A @ B for host arrays A (M,K) and B (K,N): converts to the device dtypes and B's layout,
-        runs the plan of this shape, returns C as float32 (bf16/f32 out) or int32."""
+        runs the plan of this shape, returns C as float32 (bf16/f32 out) or int32. ``perturb``: C =
+        A @ (B + a z) with z from PeZO's pool, computed inside the cores (:mod:`.perturb`)."""
         spec = self.spec
         shape = Shape(a.shape[0], a.shape[1], b.shape[1])
         if b.shape[0] != shape.K:
@@ -413,7 +448,7 @@ class NpuEmulator:
         b_host = b.T if spec.b_layout == "col" else b
         b_dev = to_device(np.ascontiguousarray(b_host), spec.dtype_in).reshape(-1)
         c_dev = np.zeros(shape.M * shape.N, dtype=STORAGE[spec.dtype_out])
-        stats = self.run_plans(parts, {"A": a_dev, "B": b_dev, "C": c_dev}, check=check)
+        stats = self.run_plans(parts, {"A": a_dev, "B": b_dev, "C": c_dev}, check=check, perturb=perturb)
         return from_device(c_dev, spec.dtype_out).reshape(shape.M, shape.N), stats
 
 

@@ -17,19 +17,26 @@ A shape that needs several runs (:func:`~.plan.plans`) gets one instruction stre
 from __future__ import annotations
 
 import hashlib
+import math
 import json
 import os
 import pathlib
 import re
 
 from ..errors import ToolError
+from . import perturb
 from .design import GemmDesign
 from .plan import Plan, plans as make_plans
 
-__all__ = ["IronMissing", "IronBuildError", "Adapter", "Iron2025", "adapter", "lower", "build"]
+__all__ = ["IronMissing", "IronBuildError", "Adapter", "Iron2025", "adapter", "lower", "build", "PERTURB_SOURCE",
+           "perturb_compile_command"]
 
 INSTALL = ("install the mlir-aie v1.x wheels from the project's GitHub releases (it is not on PyPI) "
            "and `source utils/env_setup.sh`")
+
+
+PERTURB_OBJ = "pezo_perturb.o"
+PERTURB_SOURCE = pathlib.Path(__file__).parent / "kernels" / "pezo_perturb.cc"
 
 
 class IronMissing(ToolError):
@@ -135,6 +142,30 @@ class Iron2025(Adapter):
 
         k_unroll = spec.depth
         barrier = iron.WorkerRuntimeBarrier()
+        pezo = spec.pezo
+        rtp_len = 3 + perturb.rtp_words(pezo)
+        rtp_ty = np.ndarray[(rtp_len,), np.dtype[np.int32]]
+        if pezo is not None:       # the fused PeZO perturbation of B (zoforge.npu.perturb, kernels/pezo_perturb.cc)
+            pool_ty = np.ndarray[(pezo.pool,), np.dtype[np.int16]]
+            state_ty = np.ndarray[(2,), np.dtype[np.int32]]
+            fill = iron.Kernel("pezo_pool_fill", PERTURB_OBJ, [pool_ty, state_ty, rtp_ty])
+            perturb_b = iron.Kernel("pezo_perturb_b", PERTURB_OBJ, [ty(topo.workers[0].b), pool_ty, state_ty, rtp_ty])
+
+        def core_fn_perturbed(in_a, in_b, out_c, rtp, zero_k, matmul_k, bar, pool, state, fill_k, perturb_k):
+            bar.wait_for_value(1)
+            fill_k(pool, state, rtp)                  # the pool from the lane seeds; position = first tile
+            k_iters, tiles = rtp[1], rtp[2]
+            for _ in range_(tiles):
+                c = out_c.acquire(1)
+                zero_k(c)
+                for _ in range_(k_iters):
+                    for _ in range(k_unroll):
+                        a, b = in_a.acquire(1), in_b.acquire(1)
+                        perturb_k(b, pool, state, rtp)     # B + a z in L1, then the unchanged matmul
+                        matmul_k(a, b, c)
+                        in_a.release(1)
+                        in_b.release(1)
+                out_c.release(1)
 
         def core_fn(in_a, in_b, out_c, rtp, zero_k, matmul_k, bar):
             bar.wait_for_value(1)
@@ -151,13 +182,19 @@ class Iron2025(Adapter):
                 out_c.release(1)
 
         workers, rtps = [], []
+        first_tile = sum(q.rtp[w.tile][2] for q in make_plans(spec, p.shape)[:p.part] for w in topo.workers[:1])
         for w in topo.workers:
-            rtp = self.Buffer(np.ndarray[(3,), np.dtype[np.int32]], name=f"rtp_{w.tile.col}_{w.tile.row}",
-                              use_write_rtp=True)
-            rtps.append((rtp, p.rtp[w.tile]))
-            workers.append(iron.Worker(core_fn, [made[w.a].cons(), made[w.b].cons(), made[w.c].prod(), rtp, zero,
-                                                 matmul, barrier],
-                                       placement=Tile(w.tile.col, w.tile.row), stack_size=0xD00))
+            rtp = self.Buffer(rtp_ty, name=f"rtp_{w.tile.col}_{w.tile.row}", use_write_rtp=True)
+            extra = [] if pezo is None else perturb.rtp_values(spec, None, p.shape, w.tile.col, first_tile)
+            rtps.append((rtp, (*p.rtp[w.tile], *extra)))
+            args = [made[w.a].cons(), made[w.b].cons(), made[w.c].prod(), rtp, zero, matmul, barrier]
+            body = core_fn
+            if pezo is not None:
+                at = f"{w.tile.col}_{w.tile.row}"
+                args += [self.Buffer(pool_ty, name=f"pool_{at}"), self.Buffer(state_ty, name=f"pstate_{at}"),
+                         fill, perturb_b]
+                body = core_fn_perturbed
+            workers.append(iron.Worker(body, args, placement=Tile(w.tile.col, w.tile.row), stack_size=0xD00))
 
         bufs = {name: self._ty((elems,), dtype) for name, (dtype, elems) in p.buffers.items()}
         rt = iron.Runtime()
@@ -165,8 +202,11 @@ class Iron2025(Adapter):
             host = {"A": A, "B": B, "C": C}
 
             def set_rtps(*buffers):
+                # loop counts, then (perturb=) the perturbation's words; the per-call ones (seeds, start,
+                # q, a) are written as 0 and set by the host before each call
                 for buf, (_, values) in zip(buffers, rtps):
-                    buf[1], buf[2] = values[1], values[2]
+                    for i in range(1, len(values)):
+                        buf[i] = values[i]
 
             rt.inline_ops(set_rtps, [b for b, _ in rtps])
             rt.set_barrier(barrier, 1)
@@ -300,12 +340,17 @@ def build(design: GemmDesign, out: str | os.PathLike, *, compile: bool = True) -
         obj = f"mm_{spec.m}x{spec.k}x{spec.n}.o"
         source = _kernel_source(spec)
         _run(kernel_compile_command(spec, peano, source, obj, _include_dir(source)), out, "kernel")
+        if spec.pezo is not None:
+            _run(perturb_compile_command(spec, peano, PERTURB_SOURCE, PERTURB_OBJ, _include_dir(source)), out,
+                 "kernel_perturb")
         flags = ["--alloc-scheme=basic-sequential", "--dynamic-objFifos", "--no-compile-host", "--no-xchesscc",
                  "--no-xbridge", "--peano", peano, "--aie-generate-npu-insts"]
         for i, (stem, path) in enumerate(mlir.items()):
             xclbin = ["--aie-generate-xclbin", "--xclbin-name=final.xclbin"] if i == 0 else []
             _run([aiecc, *flags, *xclbin, f"--npu-insts-name=insts_{stem}.bin", path.name], out, f"aiecc_{stem}")
         info.update(xclbin="final.xclbin", insts=[f"insts_{stem}.bin" for stem in mlir], kernel=obj)
+        if spec.pezo is not None:
+            info["perturb_kernel"] = PERTURB_OBJ
     (out / "design.json").write_text(json.dumps(info, indent=2) + "\n")
     return info
 
@@ -324,3 +369,17 @@ def kernel_compile_command(spec, peano: str, source, obj: str, include) -> list[
     defines += ["-DB_COL_MAJ"] if spec.b_layout == "col" else []
     return [f"{peano}/bin/clang++", "-O2", "-std=c++20", f"--target={target}-none-unknown-elf", "-DNDEBUG",
             f"-I{include}", *defines, "-c", str(source), "-o", obj]
+
+
+def perturb_compile_command(spec, peano: str, source, obj: str, include) -> list[str]:
+    """The Peano clang++ line for kernels/pezo_perturb.cc: the matmul kernel's flags plus the B object's
+    and the PeZO pool's compile-time values."""
+    pezo, lfsr = spec.pezo, spec.pezo.uniform.lfsr
+    r, s, t = spec.mac_dims
+    lsb_exp = round(-math.log2(pezo.out_format.lsb))
+    target = "aie2" if spec.device == "npu1" else "aie2p"
+    defines = {"DIM_K": spec.k, "DIM_N": spec.n, "MAC_S": s, "MAC_T": t, "POOL": pezo.pool, "LANES": pezo.lanes,
+               "BITS": pezo.bits, "SFRAC": pezo.sfrac, "LSB_EXP": lsb_exp, "LFSR_WIDTH": lfsr.width,
+               "LFSR_STEP": lfsr.step, "LFSR_TAPS": hex(lfsr.poly >> 1) + "u"}
+    return [f"{peano}/bin/clang++", "-O2", "-std=c++20", f"--target={target}-none-unknown-elf", "-DNDEBUG",
+            f"-I{include}", *(f"-D{k}={v}" for k, v in defines.items()), "-c", str(source), "-o", obj]

@@ -66,10 +66,30 @@ def spec_violations(spec) -> list[Violation]:
             out.append(Violation("micro_tile", f"{name}={value} is not a multiple of {step}, the {spec.dtype_in} "
                                                f"micro-kernel tile on {spec.device} ({why}); {name} must be a "
                                                f"multiple of {step}"))
+    if spec.perturb != "none":
+        out += _perturb_violations(spec)
     if out:
         return out          # the topology below assumes the parameters fit together
     from .plan import topology
     return topology_violations(topology(spec))
+
+
+def _perturb_violations(spec) -> list[Violation]:
+    """The fused PeZO perturbation (zoforge.npu.perturb) perturbs bf16 weights stored as B^T."""
+    from ..golden.spec import SpecError
+    from .perturb import pezo_spec
+    try:
+        pezo_spec(spec.perturb)
+    except SpecError as e:
+        return [Violation("perturb", str(e).removeprefix("gemm: "))]
+    out = []
+    if spec.dtype_in != "bf16":
+        out.append(Violation("perturb", f"perturb={spec.perturb} needs in=bf16 (the weights are perturbed in "
+                                        f"fp32 and rounded to bf16), not in={spec.dtype_in}"))
+    if spec.b_layout != "col":
+        out.append(Violation("perturb", f"perturb={spec.perturb} needs b_layout=col (B is the weight W stored "
+                                        f"(N, K), as the PeZO stream walks it), not b_layout={spec.b_layout}"))
+    return out
 
 
 def topology_violations(topo) -> list[Violation]:
@@ -134,13 +154,18 @@ def _tile_resources(topo, tile) -> list[Violation]:
         out.append(Violation("bds", f"{tile.kind} {tile} needs {bds} buffer descriptors (one per fifo object: "
                                     f"{' + '.join(str(f.depth) for f, _ in ends)}) but has {lim.bds}"))
     if tile.kind == "core":
+        from . import perturb
         parts = [(f.name, f.depth, f.bytes) for f, _ in ends]
-        total = sum(d * b for _, d, b in parts) + STACK_BYTES + RTP_WORDS * 4
+        pezo = topo.spec.pezo
+        rtp = (RTP_WORDS + perturb.rtp_words(pezo)) * 4
+        pool = perturb.l1_bytes(pezo)                 # the PeZO pool the core perturbs B from
+        total = sum(d * b for _, d, b in parts) + STACK_BYTES + rtp + pool
         if total > lim.memory_bytes:
             detail = " + ".join(f"{name} {d}x{b:,}" for name, d, b in parts)
             out.append(Violation("l1_capacity", f"L1 of core {tile} needs {_kb(total)} ({detail} + stack "
-                                                f"{STACK_BYTES:,} + rtp {RTP_WORDS * 4}) > {_kb(lim.memory_bytes)}; "
-                                                f"reduce m, k, n or depth, or single-buffer C (c_depth=1)"))
+                                                f"{STACK_BYTES:,} + rtp {rtp}{f' + pezo pool {pool:,}' if pool else ''}"
+                                                f") > {_kb(lim.memory_bytes)}; reduce m, k, n, depth or the pool, "
+                                                f"or single-buffer C (c_depth=1)"))
     else:
         parts = topo.l2_buffers(tile)
         total = sum(b for _, b in parts)
