@@ -208,7 +208,7 @@ def test_lowering_emits_the_fused_perturbation(monkeypatch, tmp_path):
     from zoforge.npu import perturb
     from zoforge.npu.iron import PERTURB_SOURCE, perturb_compile_command
     log = fake_iron.install(monkeypatch)
-    spec = parse("gemm:cols=2,rows=2,m=32,k=32,n=32,perturb=pezo-pool")
+    spec = parse("gemm:cols=2,rows=2,m=32,k=32,n=32,perturb=pezo-pool-norm")
     p = plan(spec, (128, 128, 128))
     lower(p)
     calls = [e for e in log if e[0] == "call"]

@@ -12,12 +12,12 @@ from zoforge.npu.emulator import EmulationError, NpuEmulator
 from zoforge.npu.numerics import from_bf16, to_bf16
 from zoforge.npu.perturb import PerturbCall, core_pool, host_perturbed, l1_bytes, tile_z
 
-SPEC = GemmSpec(cols=2, rows=2, m=64, k=64, n=32, perturb="pezo-pool")   # block 128 x 128 x 64
+SPEC = GemmSpec(cols=2, rows=2, m=64, k=64, n=32, perturb="pezo-pool-norm")   # block 128 x 128 x 64
 
 
 def test_spec_text_round_trips_and_none_is_not_shown():
     spec = parse("npu1-gpt2-pezo")
-    assert spec.perturb == "pezo-pool" and parse(str(spec)) == spec
+    assert spec.perturb == "pezo-pool-norm" and parse(str(spec)) == spec
     assert "perturb" not in str(parse("npu1-gpt2"))
     with pytest.raises(SpecError, match=r"perturb='pezo-rotate' is not allowed; perturb must be one of none\|"):
         parse("gemm:perturb=pezo-rotate")
@@ -67,11 +67,11 @@ def test_validator_charges_the_pool_to_l1():
     assert fits.perturb == "none"
     assert l1_bytes(parse("pezo-pool")) == 8192
     with pytest.raises(SpecError, match=r"l1_capacity|L1 of core .* pezo pool 8,192"):
-        GemmSpec(m=64, k=112, n=32, perturb="pezo-pool")
+        GemmSpec(m=64, k=112, n=32, perturb="pezo-pool-norm")
 
 
 @pytest.mark.parametrize("text,why", [("in=i16,out=i32,b_layout=row", "needs in=bf16"),
                                       ("b_layout=row", "needs b_layout=col")])
 def test_perturb_needs_bf16_weights_stored_as_bt(text, why):
     with pytest.raises(SpecError, match=why):
-        parse(f"gemm:{text},perturb=pezo-pool")
+        parse(f"gemm:{text},perturb=pezo-pool-norm")

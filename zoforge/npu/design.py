@@ -275,7 +275,7 @@ preset("npu2-gpt2", "gemm:device=npu2,cols=8,rows=4,m=64,k=64,n=32,in=bf16,out=f
        "the GPT-2 tile on all 8 columns of Strix")
 preset("npu1-gpt2-n64", "gemm:device=npu1,cols=4,rows=4,m=64,k=64,n=64,in=bf16,out=f32,b_layout=col,c_depth=1",
        "the reference tile with n=64 (C single-buffered to fit L1): A crosses the shim half as often")
-preset("npu1-gpt2-pezo", "gemm:device=npu1,cols=4,rows=4,m=64,k=64,n=32,in=bf16,out=f32,b_layout=col,perturb=pezo-pool",
+preset("npu1-gpt2-pezo", "gemm:device=npu1,cols=4,rows=4,m=64,k=64,n=32,in=bf16,out=f32,b_layout=col,perturb=pezo-pool-norm",
        "the GPT-2 tile with PeZO's pool perturbation of the weights inside the tile (ZO forwards)")
 preset("npu1-i16", "gemm:device=npu1,cols=4,rows=4,m=64,k=64,n=32,in=i16,out=i32,b_layout=row",
        "integer tile for bit-exact checks (i16 in, i32 out)")

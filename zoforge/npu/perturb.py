@@ -9,7 +9,7 @@ its scale numerator q (scale=norm) and ``a`` (eps, its sign and the fold factor 
 
 Spec value: spec values are single words of one kind, so a nested ``pezo:...`` string (which has its
 own ``:``, ``,`` and ``=``) cannot sit inside ``gemm:...``; the value is the *name* of a registered
-preset whose spec is a pool-reuse ``pezo`` spec (``perturb=pezo-pool``), or ``none``.
+preset whose spec is a pool-reuse ``pezo`` spec (``perturb=pezo-pool-norm``: the in-tile kernel takes a runtime q, so a norm chain), or ``none``.
 
 The mapping (the host's, :mod:`zoforge.host.optim.spec_z`): weight ``W[j, i]`` (W is (N, K) row-major,
 B = W^T in the ``col`` layout) is stream element ``start + j*K + i``, and a pool makes element p equal to
@@ -44,12 +44,13 @@ VECTOR_OPS = 8
 
 
 def pool_presets() -> tuple[str, ...]:
-    """Names of the registered presets that are pool-reuse pezo specs (the allowed ``perturb`` values)."""
+    """Names of the registered presets that are pool-reuse pezo specs with a runtime scale (``scale=norm``:
+    the tile's kernel takes q per tensor), the allowed ``perturb`` values."""
     out = []
     for name, (text, _) in presets().items():
         if text.startswith("pezo:"):
             spec = parse(text)
-            if isinstance(spec, PezoSpec) and spec.reuse == "pool":
+            if isinstance(spec, PezoSpec) and spec.reuse == "pool" and spec.scale == "norm":
                 out.append(name)
     return tuple(out)
 
