@@ -57,7 +57,7 @@ from .fixed import FixedFormat
 from .lfsr import form_param, lfsr_pieces, poly_param, seed_param, width_param
 from .reuse import rotate_blocks, tile
 from .scale import fold_from_sumsq, norm_q, q_limits, scale_inplace, sqrt3_q, sum_squares
-from .source import SourceSpec
+from .source import SourceSpec, output_array
 from .spec import SpecError, param, register
 from .uniform import UniformSpec
 
@@ -300,13 +300,7 @@ def _render(spec: PezoSpec, start: int, out: np.ndarray, seed: int | None, q: in
 
 
 def _output(length: int, dtype, out: np.ndarray | None) -> np.ndarray:
-    if length < 0:
-        raise ValueError(f"pezo: length={length} must be >= 0")
-    if out is None:
-        return np.empty(length, dtype=dtype)
-    if out.shape != (length,) or out.dtype != dtype or not out.flags.c_contiguous:
-        raise ValueError(f"pezo: out must be a contiguous 1-D {np.dtype(dtype)} array of length {length}")
-    return out
+    return output_array("pezo", length, dtype, out)
 
 
 def perturbation(spec: PezoSpec, start: int, length: int, seed: int | None = None,

@@ -48,7 +48,7 @@ import numpy as np
 from .fixed import FixedFormat
 from .gf2 import Matrix, apply_tables
 from .lfsr import LFSRSpec, form_param, lfsr_pieces, lfsr_words, poly_param, seed_param, width_param
-from .source import SourceSpec
+from .source import SourceSpec, output_array
 from .spec import SpecError, param, register
 
 __all__ = ["SignSpec", "perturbation", "perturbation_values"]
@@ -228,13 +228,7 @@ def _render(spec: SignSpec, start: int, out: np.ndarray, seed: int | None, lut: 
 
 
 def _output(length: int, dtype, out: np.ndarray | None) -> np.ndarray:
-    if length < 0:
-        raise ValueError(f"sign: length={length} must be >= 0")
-    if out is None:
-        return np.empty(length, dtype=dtype)
-    if out.shape != (length,) or out.dtype != dtype or not out.flags.c_contiguous:
-        raise ValueError(f"sign: out must be a contiguous 1-D {np.dtype(dtype)} array of length {length}")
-    return out
+    return output_array("sign", length, dtype, out)
 
 
 def perturbation(spec: SignSpec, start: int, length: int, seed: int | None = None, *,

@@ -22,7 +22,7 @@ import numpy as np
 from .fixed import FixedFormat
 from .spec import Spec
 
-__all__ = ["SourceSpec"]
+__all__ = ["SourceSpec", "output_array"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,3 +47,16 @@ class SourceSpec(Spec):
     def create(self):
         """The Amaranth component of this block."""
         raise NotImplementedError
+
+
+def output_array(kind: str, length: int, dtype, out=None):
+    """The destination of a host rendering of ``length`` numbers: ``out`` checked (contiguous, 1-D, that
+    dtype and length) or a new array; errors name ``kind``."""
+    import numpy as np
+    if length < 0:
+        raise ValueError(f"{kind}: length={length} must be >= 0")
+    if out is None:
+        return np.empty(length, dtype=dtype)
+    if out.shape != (length,) or out.dtype != dtype or not out.flags.c_contiguous:
+        raise ValueError(f"{kind}: out must be a contiguous 1-D {np.dtype(dtype)} array of length {length}")
+    return out

@@ -222,12 +222,7 @@ class SpecPerturbation:
                 j = min(i + SUB, b)
                 w = data[s.start + i:s.start + j]
                 if periodic:
-                    za, zb = bases[k]
-                    rows = len(w) // width * width
-                    for part, n in ((w[:rows].reshape(-1, width), width), (w[rows:], len(w) - rows)):
-                        if part.size:
-                            _apply_terms(part, za[:n] if za is not None else None, op_k, s.decay,
-                                         zb[:n] if zb is not None else None)
+                    _apply_periodic(w, bases[k], width, op_k, s.decay)
                 else:
                     z = self._pool_values(query.seed, q, query.start + self.offsets[k] + i, j - i, s.length)
                     apply_pass(w, z, op_k, s.decay, workers.scratch("tmp", SUB))
@@ -291,16 +286,21 @@ class SpecPerturbation:
                 w = data[s.start + lo:s.start + hi]
                 for i, _, op_k in todo:
                     if periodic:
-                        za, zb = bases[i, k]
-                        rows = len(w) // width * width
-                        for part, n in ((w[:rows].reshape(-1, width), width), (w[rows:], len(w) - rows)):
-                            if part.size:
-                                _apply_terms(part, za[:n] if za is not None else None, op_k, s.decay,
-                                             zb[:n] if zb is not None else None)
+                        _apply_periodic(w, bases[i, k], width, op_k, s.decay)
                     else:
                         apply_pass(w, zs[i][lo - a:hi - a], op_k, s.decay, tmp)
 
         workers.run(run, tasks)
+
+
+def _apply_periodic(w: np.ndarray, base, width: int, op: Pass, decayed: bool) -> None:
+    """A pass over ``w`` with the period's products ``base = (a*z, b*z)`` (K long) broadcast over its rows
+    of K weights, then over the remainder."""
+    za, zb = base
+    rows = len(w) // width * width
+    for part, n in ((w[:rows].reshape(-1, width), width), (w[rows:], len(w) - rows)):
+        if part.size:
+            _apply_terms(part, za[:n] if za is not None else None, op, decayed, zb[:n] if zb is not None else None)
 
 
 def _apply_terms(w: np.ndarray, za, op: Pass, decayed: bool, zb) -> None:
