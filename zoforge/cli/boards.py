@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import sys
 
+from ..errors import ToolError
 from .values import path
 
 __all__ = ["add_board_parsers"]
+
+CHECK_COMMANDS = 6            # commands of the gate-level check before a build
 
 
 def _usage(message: str):
@@ -54,6 +57,18 @@ def cmd_build(args) -> int:
     engine = _spec("--engine", args.engine or board.engine, EngineSpec)
     link = _spec("--link", args.link, LinkSpec) if args.link else board.link
     out = args.output or default_out_dir(board)
+    if args.check_netlist and board.toolchain == "open":
+        # The logic that goes into the bitstream, checked before it is built: Yosys's netlist of the board
+        # top with the family's cell models, a short command session through the UART pins vs golden.
+        from ..sim.engine_check import check_board
+        check = check_board(board, engine, link, netlist=("synth", board.family), commands=CHECK_COMMANDS)
+        if not check.ok:
+            for line in check.differences:
+                print(f"  {line}")
+            raise ToolError(f"{board.name}: the synthesized netlist differs from the golden engine "
+                            f"({len(check.differences)} differences above); no bitstream built")
+        print(f"OK: {board.name}: the synthesized netlist equals the golden engine on {check.commands} commands "
+              f"[{check.seconds:.0f} s]", flush=True)
     report = build_board(board, engine, link, out, progress=lambda line: print(line, flush=True))
     if report.status == "needs-vivado":
         print(report.message)
@@ -101,6 +116,9 @@ def add_board_parsers(sub, parser_class) -> None:
                                                   "(default: the board's)")
     s.add_argument("-o", "--output", metavar="DIR", type=path("--output"),
                    help="output directory (default runs/build/<board>)")
+    s.add_argument("--check-netlist", action="store_true",
+                   help="first simulate Yosys's netlist of the board top (the family's cell models, Icarus) on a "
+                        f"{CHECK_COMMANDS}-command session against the golden engine; a difference stops the build")
     s.add_argument("--flash", action="store_true", help="then load the bitstream onto the board with "
                                                         "openFPGALoader (as `zoforge flash`)")
     s.set_defaults(func=cmd_build)
