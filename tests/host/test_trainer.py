@@ -136,3 +136,9 @@ def test_interrupt_inside_a_zo_step_keeps_the_previous_checkpoint(tmp_path):
     assert "mid-update" in messages[-1]
     config, params = load_hf(latest_checkpoint(tmp_path))
     assert np.isfinite(params.data).all()
+
+
+def test_the_run_records_what_made_it(tmp_path):
+    Trainer(options(tmp_path, steps=2, eval_interval=0), log=quiet).run()
+    start = next(r for r in read_metrics(tmp_path / "metrics.jsonl") if r["kind"] == "start")
+    assert {"python", "zoforge", "numpy"} <= set(start["versions"]) and start["options"]["steps"] == 2

@@ -23,6 +23,7 @@ import numpy as np
 from .. import atomic
 from ..errors import OutputError
 from ..runlock import lock_folder
+from ..tools import versions
 from .options import DeviceTrainOptions
 from .trainer import ZOTrainer, make_task
 from ..host.plot import plot_run
@@ -65,7 +66,7 @@ def _run(device, opts: DeviceTrainOptions) -> dict:
                      seed=opts.seed)
     trainer = ZOTrainer(client, task, opts)
     metadata = {"engine": str(client.spec), "sizes": json.dumps(trainer.net.sizes), "device": device.name,
-                "w_frac": client.spec.w_frac}
+                "w_frac": client.spec.w_frac, "versions": json.dumps(versions("amaranth", "numpy"))}
     log = MetricsLog(out / "metrics.jsonl")
     bar = Progress(opts.steps, enabled=opts.progress, label=f"{device.name} ")
     t0 = time.perf_counter()

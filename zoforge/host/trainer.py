@@ -49,6 +49,7 @@ from .runstate import (MANIFEST, NonFiniteWeights, any_checkpoint, clean_partial
                        load_checkpoint, save_checkpoint)
 from .schedule import learning_rate
 from .tokenizer import ByteTokenizer, TokenizerError, load_tokenizer
+from ..tools import versions
 
 __all__ = ["Trainer", "TrainingError", "RunResult", "load_model", "resolve_tokenizer", "SMALL_MODEL"]
 
@@ -266,7 +267,8 @@ class Trainer:
         if not self._resumed:
             self.log(f"train: {self.config.num_parameters:,} parameters, {self.task.describe()}, "
                      f"optimizer {self.optimizer.name}, {opts.steps} steps -> {out}")
-            metrics.write(kind="start", step=0, options=opts.to_dict(), parameters=self.config.num_parameters)
+            metrics.write(kind="start", step=0, options=opts.to_dict(), parameters=self.config.num_parameters,
+                          versions=versions("numpy", "safetensors", "tiktoken"))
             self._evaluate(metrics, progress)
         t_start, last_loss, tokens = time.perf_counter(), math.nan, 0
         consistent = True
