@@ -180,10 +180,13 @@ def cmd_sim(args) -> int:
 
 def cmd_synth(args) -> int:
     from ..synth import synthesize, fmax
+    from ..progress import spinner
     spec = _spec(args.spec, source=False)
-    report = synthesize(spec, args.family)
+    with spinner(f"synthesis ({args.family})", every=10.0):         # Yosys can take minutes, nextpnr more
+        report = synthesize(spec, args.family)
     if args.fmax:
-        report["fmax_mhz"] = fmax(spec, args.family)
+        with spinner(f"place and route ({args.family})", every=10.0):
+            report["fmax_mhz"] = fmax(spec, args.family)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
