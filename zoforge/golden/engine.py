@@ -36,7 +36,6 @@ from .perturb import PerturbSpec
 from .presets import PRESETS
 from .spec import Spec, SpecError, param, parse, register
 from .update import UpdateSpec
-from . import gaussian as _gaussian, pezo as _pezo, sign as _sign  # noqa: F401  (their presets must exist first)
 
 __all__ = ["EngineSpec", "RNG_PRESETS", "RNG_KINDS", "SR_WIDTH"]
 

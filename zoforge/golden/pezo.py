@@ -182,10 +182,6 @@ class PezoSpec(SourceSpec):
         return {"refill_cycles": self.refill_cycles, "refresh": self.refresh,
                 "refresh_cycles_per_query": self.refresh_cycles_per_query}
 
-    @property
-    def code_dtype(self):
-        return np.int16 if self.bits <= 16 else np.int32
-
     # ---- the SourceSpec contract ----
     @property
     def outputs_per_cycle(self) -> int:

@@ -126,10 +126,6 @@ class SignSpec(SourceSpec):
         """Cycles from reset (or a seed transfer) to the first valid word."""
         return 0
 
-    @property
-    def code_dtype(self):
-        return np.int16 if self.bits <= 16 else np.int32
-
     # ---- the SourceSpec contract ----
     @property
     def outputs_per_cycle(self) -> int:

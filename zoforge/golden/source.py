@@ -36,6 +36,11 @@ class SourceSpec(Spec):
     def out_format(self) -> FixedFormat:
         raise NotImplementedError
 
+    @property
+    def code_dtype(self):
+        """The narrowest integer type the host renders this source's codes in."""
+        return np.int16 if self.out_format.bits <= 16 else np.int32
+
     def golden(self, count: int, *, seed: int | None = None) -> np.ndarray:
         """The first ``count`` output words as an int64 array (count, outputs_per_cycle)."""
         raise NotImplementedError
@@ -52,7 +57,6 @@ class SourceSpec(Spec):
 def output_array(kind: str, length: int, dtype, out=None):
     """The destination of a host rendering of ``length`` numbers: ``out`` checked (contiguous, 1-D, that
     dtype and length) or a new array; errors name ``kind``."""
-    import numpy as np
     if length < 0:
         raise ValueError(f"{kind}: length={length} must be >= 0")
     if out is None:
