@@ -35,6 +35,7 @@ def test_boards_lists_every_board(capsys):
     (["build", "--board", "icebreaker", "--link", "uniform16"], ["--link", "link"]),
     (["build"], ["--board", "required"]),
     (["flash"], ["--board", "required"]),
+    (["build", "--board", "arty-a7-35", "--check-netlist"], ["--check-netlist", "vivado", "icebreaker"]),
 ])
 def test_bad_input_exits_2_with_one_line(argv, words, capsys):
     code, out, err = run(capsys, *argv)

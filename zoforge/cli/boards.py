@@ -38,6 +38,11 @@ def _spec(option: str, text: str, kind):
         raise SpecError(f"{option}: {e}") from None
 
 
+def open_boards() -> str:
+    from ..boards.registry import BOARDS
+    return ", ".join(b.name for b in BOARDS.values() if b.toolchain == "open")
+
+
 def cmd_boards(args) -> int:
     from ..boards.build import bitstream_names
     from ..boards.registry import BOARDS
@@ -57,7 +62,10 @@ def cmd_build(args) -> int:
     engine = _spec("--engine", args.engine or board.engine, EngineSpec)
     link = _spec("--link", args.link, LinkSpec) if args.link else board.link
     out = args.output or default_out_dir(board)
-    if args.check_netlist and board.toolchain == "open":
+    if args.check_netlist and board.toolchain != "open":
+        raise _usage(f"--check-netlist: {board.name} is built by {board.toolchain}, whose netlist zoforge does "
+                     f"not simulate; it checks boards built with open tools ({open_boards()})")
+    if args.check_netlist:
         # The logic that goes into the bitstream, checked before it is built: Yosys's netlist of the board
         # top with the family's cell models, a short command session through the UART pins vs golden.
         from ..sim.engine_check import check_board
