@@ -302,7 +302,7 @@ def _run_on_device(args) -> int:
     from ..device.link import LinkError
     from ..device.connect import DeviceError, open_device
     from ..device.client import EngineError, SpecMismatch
-    from ..device.run import WEIGHTS, run_engine_training
+    from ..device.run import refuse_earlier_weights, run_engine_training
     UsageError = _usage_errors()[0]
     for option in _NOT_ON_DEVICE:
         if getattr(args, option, None) is not None:
@@ -315,10 +315,7 @@ def _run_on_device(args) -> int:
     if args.resume:
         raise UsageError("--resume is not available with --device (runs are short; start again)")
     opts = device_options(args)
-    weights = pathlib.Path(opts.out) / WEIGHTS
-    if weights.exists() or weights.is_symlink():     # before connecting: a board may take a while
-        raise UsageError(f"{weights} exists (an earlier run's engine weights); not overwritten: choose "
-                         f"another -o or move it away")
+    refuse_earlier_weights(opts.out)                 # before connecting: a board may take a while
     try:
         device = open_device(args.device, engine=args.engine, link=args.link)
     except (DeviceError, SpecMismatch, LinkError, EngineError) as e:

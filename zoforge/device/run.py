@@ -48,14 +48,20 @@ def load_weights(path) -> tuple[np.ndarray, dict]:
         return f.get_tensor("engine.words"), dict(f.metadata() or {})
 
 
+def refuse_earlier_weights(out) -> None:
+    """An earlier run's engine weights in ``out`` are never replaced: a one-line OutputError."""
+    weights = pathlib.Path(out) / WEIGHTS
+    if weights.exists() or weights.is_symlink():
+        raise OutputError(f"{weights} exists (an earlier run's engine weights); not overwritten: choose "
+                          f"another -o or move it away")
+
+
 def run_engine_training(device, opts: DeviceTrainOptions) -> dict:
     """Train in ``device``'s engine with ``opts`` (the trainer's one loop); write the metrics and the
     weights read back from the engine, also when interrupted. The run folder is locked while it runs,
     and an earlier run's weights are never replaced."""
     with lock_folder(opts.out):
-        weights = pathlib.Path(opts.out) / WEIGHTS
-        if weights.exists() or weights.is_symlink():
-            raise OutputError(f"{weights} exists (an earlier run's engine weights); not overwritten")
+        refuse_earlier_weights(opts.out)
         return _run(device, opts)
 
 
