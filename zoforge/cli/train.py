@@ -65,6 +65,9 @@ def _add_model(p, D, *, required_init: bool = False) -> None:
                         "the files saved with --init, else bytes for 257-token models)")
     g.add_argument("--matmul", choices=("cpu", "npu-emu", "npu"),
                    help=f"matmul backend: numpy, the NPU emulator (bf16 numerics), a real NPU (XRT){_d(D.matmul)}")
+    g.add_argument("--npu-design", metavar="SPEC",
+                   help="the NPU design of --matmul npu-emu: a gemm spec or preset (zoforge list gemm); one with "
+                        "perturb=PRESET makes PeZO perturb the weights inside the tiles (default: npu1-gpt2)")
     g.add_argument("--threads", type=integer("--threads", 0, 256),
                    help=f"CPU threads (BLAS and the optimizer's passes); 0: automatic{_d(D.threads)}")
 
@@ -281,7 +284,7 @@ def cmd_train(args) -> int:
 
 
 # Options of GPT-2 training that have no meaning for the engine's own small network.
-_NOT_ON_DEVICE = ("init", "tokenizer", "matmul", "threads", "task", "data", "template", "labels", "val_fraction",
+_NOT_ON_DEVICE = ("init", "tokenizer", "matmul", "npu_design", "threads", "task", "data", "template", "labels", "val_fraction",
                   "seq", "eval_batches", "model", "perturb", "pool_refresh", "lr_schedule", "warmup", "eps",
                   "queries", "weight_decay", "betas", "grad_clip", "checkpoint_interval", "keep")
 
@@ -349,7 +352,8 @@ def cmd_pretrain(args) -> int:
 
 
 def _eval_setup(args):
-    from ..host.backends import get_backend
+    from ..errors import UsageError
+    from ..host.backends import backend_for
     from ..host.blas import set_blas_threads
     from ..host.model import GPT
     from ..host.trainer import load_model, resolve_tokenizer
@@ -357,7 +361,11 @@ def _eval_setup(args):
         set_blas_threads(args.threads)
     config, params, folder = load_model(args.init, "small", 0)
     tokenizer = resolve_tokenizer(args.tokenizer, config, folder)
-    return GPT(config, params, backend=get_backend(args.matmul or "cpu")), tokenizer
+    try:
+        backend = backend_for(args.matmul or "cpu", args.npu_design)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    return GPT(config, params, backend=backend), tokenizer
 
 
 def cmd_eval(args) -> int:

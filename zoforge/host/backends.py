@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .backend import CpuBackend, MatmulBackend
 
-__all__ = ["BACKEND_NAMES", "get_backend"]
+__all__ = ["BACKEND_NAMES", "get_backend", "backend_for"]
 
 BACKEND_NAMES = ("cpu", "npu-emu", "npu")
 
@@ -18,3 +18,18 @@ def get_backend(name: str, **options) -> MatmulBackend:
         from .npu_backend import NpuEmuBackend, NpuXrtBackend
         return (NpuEmuBackend if name == "npu-emu" else NpuXrtBackend)(**options)
     raise ValueError(f"matmul: backend {name!r} is unknown; use one of {'|'.join(BACKEND_NAMES)}")
+
+
+def backend_for(matmul: str, npu_design: str | None = None) -> MatmulBackend:
+    """The backend of ``--matmul`` and ``--npu-design`` (a gemm spec or preset, npu-emu only); a one-line
+    ValueError naming the option otherwise."""
+    if npu_design is None:
+        return get_backend(matmul)
+    if matmul != "npu-emu":
+        raise ValueError(f"--npu-design={npu_design!r} applies with --matmul npu-emu (the npu backend reads its "
+                         f"design from its build), not --matmul {matmul}")
+    from ..golden.spec import SpecError
+    try:
+        return get_backend(matmul, spec=npu_design)
+    except SpecError as e:
+        raise ValueError(f"--npu-design={npu_design!r}: {e}") from None

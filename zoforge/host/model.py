@@ -178,7 +178,9 @@ class GPT:
         B, T = tokens.shape
         be.bind_weights(p)
         ready("wte", "wpe")
-        encoder_forward(ws.encoded.reshape(B, T, -1), tokens, p.wte, p.wpe)
+        # An optimizer that perturbs wte where it is used hands out the perturbed rows of these tokens.
+        wte, ids = p.lazy.embedding(p.wte, tokens) if p.lazy is not None else (p.wte, tokens)
+        encoder_forward(ws.encoded.reshape(B, T, -1), ids, wte, p.wpe)
         x = ws.encoded
         for l in range(self.config.n_layer):
             i = l if ws.keep else 0

@@ -64,7 +64,12 @@ class _NpuBase(MatmulBackend):
     spec: str | GemmSpec = "npu1-gpt2"
     #: shapes served: None/"auto" = every shape the design can run, else "gpt2[:BT]", "MxKxN,..." or tuples
     shapes: object = None
+    #: set by a ZO optimizer for one forward (:class:`~zoforge.host.optim.zo_tile.TileZOSGD`): called with
+    #: (offset of W in the weight vector, rows N, columns K) of a weight operand B = W^T, it returns the
+    #: :class:`~zoforge.npu.perturb.PerturbCall` the tiles apply to W, or None for an unperturbed weight
+    tile_perturbation: object = field(default=None, repr=False)
     _served: dict = field(default_factory=dict, repr=False)
+    _plain: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.spec = _spec(self.spec)
@@ -87,8 +92,36 @@ class _NpuBase(MatmulBackend):
             self._served[shape] = (run, transposed) if ok else None
         return self._served[shape]
 
+    def _perturbed_route(self, shape: Shape) -> Shape:
+        """The run of a product whose weight the tiles perturb: never transposed (only B objects are
+        perturbed) and never padded in depth (the tile's stream positions count the real K)."""
+        if shape not in self._plain:
+            from ..npu.validate import shape_violations
+            rows, cols = self.spec.m * self.spec.rows, self.spec.n * self.spec.cols
+            run = Shape(-(-shape.M // rows) * rows, shape.K, -(-shape.N // cols) * cols)
+            problems = shape_violations(self.spec, run)
+            if problems or (self.design is not None and not self.design.serves(run)):
+                raise ToolError(f"matmul {self.name}: the weight of the {shape} product is to be perturbed in the "
+                                f"tile, but {self.spec} cannot run it as {run}: "
+                                + (str(problems[0]) if problems else "not among the design's shapes"))
+            self._plain[shape] = run
+        return self._plain[shape]
+
+    def _tile_call(self, b: np.ndarray):
+        """The in-tile perturbation of the B operand ``b`` (= W^T), or None."""
+        from .npu_buffers import weight_key
+        if self.tile_perturbation is None or not b.T.flags.c_contiguous:
+            return None
+        key = weight_key(self.weights, b.T)
+        if key is None:
+            return None
+        return self.tile_perturbation(key[0] // b.itemsize, b.shape[1], b.shape[0])
+
     def _compute(self, a, b, out, accumulate):
         shape = Shape(a.shape[0], a.shape[1], b.shape[1])
+        call = self._tile_call(b)
+        if call is not None:
+            return self._compute_perturbed(a, b, out, accumulate, shape, call), True
         route = self._route(shape)
         if route is None:
             c = a @ b
@@ -110,6 +143,33 @@ class _NpuBase(MatmulBackend):
         c = ops.result(c_buf, (run.M, run.N), M, N)
         return _store(c.T if transposed else c, out, accumulate), True
 
+    def _compute_perturbed(self, a, b, out, accumulate, shape: Shape, call):
+        """C = A @ (W + a z)^T with W resident and z made in the tiles: the host sends the call, not W."""
+        from dataclasses import replace
+        run = self._perturbed_route(shape)
+        if run.N != shape.N and call.n_valid is None:
+            call = replace(call, n_valid=shape.N)      # padded columns of B stay zero
+        ops = self.operands
+        if self.spec.b_layout == "col":
+            b_buf = ops.operand("B", b.T, (run.N, run.K), self.weights)
+        else:
+            b_buf = ops.operand("B", b, (run.K, run.N), self.weights)
+        a_buf = ops.operand("A", a, (run.M, run.K), self.weights)
+        c_buf = ops.output((run.M, run.N))
+        self._execute(run, a_buf, b_buf, c_buf, perturb=call)
+        ops.work.calls += 1
+        ops.work.perturbed_calls += 1
+        return _store(ops.result(c_buf, (run.M, run.N), shape.M, shape.N), out, accumulate)
+
+    def summary(self) -> str:
+        """The offload line, and what the host did for it."""
+        w = self.host_work
+        line = (f"{super().summary()}\nnpu host work: {w.calls} calls, {w.weight_elems:,} weight elements "
+                f"converted ({w.weight_conversions} conversions, {w.weight_hits} resident hits)")
+        if w.perturbed_calls:
+            line += f"; {w.perturbed_calls} calls with the weights perturbed in the tiles"
+        return line
+
     @property
     def host_work(self):
         """What the host did for the offloaded calls (:class:`~zoforge.host.npu_buffers.HostWork`)."""
@@ -122,8 +182,9 @@ class _NpuBase(MatmulBackend):
             np.matmul(a, b, out=out)
         return False
 
-    def _execute(self, run: Shape, a_buf, b_buf, c_buf) -> None:
-        """Run the array on the three buffers (their contents are on the device already)."""
+    def _execute(self, run: Shape, a_buf, b_buf, c_buf, perturb=None) -> None:
+        """Run the array on the three buffers (their contents are on the device already); ``perturb``:
+        the tiles perturb B first (:class:`~zoforge.npu.perturb.PerturbCall`)."""
         raise NotImplementedError
 
 
@@ -139,13 +200,13 @@ class NpuEmuBackend(_NpuBase):
         self.emulator = NpuEmulator(self.spec)
         self.operands = Operands(self.spec, EmuMemory())
 
-    def _execute(self, run, a_buf, b_buf, c_buf):
+    def _execute(self, run, a_buf, b_buf, c_buf, perturb=None):
         from ..npu.plan import plans
         ops, spec = self.operands, self.spec
         bufs = {"A": ops.flat(a_buf, spec.dtype_in), "B": ops.flat(b_buf, spec.dtype_in),
                 "C": ops.flat(c_buf, spec.dtype_out)}
         # The plan was validated when the shape was admitted; skip re-validating on every call.
-        self.emulator.run_plans(plans(spec, run), bufs, check=False)
+        self.emulator.run_plans(plans(spec, run), bufs, check=False, perturb=perturb)
 
 
 @dataclass
@@ -205,7 +266,13 @@ class NpuXrtBackend(_NpuBase):
             self._insts[shape] = streams
         return self._insts[shape]
 
-    def _execute(self, run, a_buf, b_buf, c_buf):
+    def _execute(self, run, a_buf, b_buf, c_buf, perturb=None):
+        if perturb is not None:
+            # The per-call words (seed, start, q, a) are run-time parameters that the instruction stream
+            # writes into each core; patching them per call into the stream is not done yet.
+            raise XrtMissing("npu: in-tile perturbation needs its per-call run-time parameters written into the "
+                             "instruction stream, which this version does only in the emulator; use --matmul "
+                             "npu-emu, or a design with perturb=none on the NPU")
         for ibo, n_words in self._instructions(run):   # the runs of one shape, in order, on the same buffers
             state = self._kernel(3, ibo, n_words, a_buf, b_buf, c_buf).wait()
             if state != self._xrt.ert_cmd_state.ERT_CMD_STATE_COMPLETED:

@@ -6,8 +6,9 @@ so the host does the same work per call in both; only :class:`Memory` differs.
 * **Weights are resident.** An operand that lies inside the model's weight vector (bound with
   :meth:`~zoforge.host.backend.MatmulBackend.bind_weights`) gets its own buffer, holding it in bf16 in
   the layout the tile reads (B^T row-major for ``b_layout=col``, zero-padded to the design's blocks). It
-  is converted when its :attr:`Params.version <zoforge.host.params.Params.version>` changed since the
-  last conversion -- once per optimizer update -- and reused on every other call. The key is the
+  is converted when its tensor's version (:meth:`Params.version_at <zoforge.host.params.Params.version_at>`)
+  changed since the last conversion -- once per optimizer update of that tensor -- and reused on every
+  other call. The key is the
   operand's place in the vector (offset, shape, strides) and the device role (A or B), so a weight used
   in two layouts (forward W^T, backward W) has two buffers.
 * **Activations are converted once, straight into the buffer:** fp32 -> bf16 (RNE, ``ml_dtypes``) and
@@ -37,6 +38,7 @@ __all__ = ["HostWork", "Memory", "EmuMemory", "XrtMemory", "Operands", "weight_k
 class HostWork:
     """What the host did for the offloaded calls (elements, not bytes: fp32 in, device dtype out)."""
     calls: int = 0
+    perturbed_calls: int = 0            # of ``calls``: the tiles perturbed the weight (no host pass)
     weight_conversions: int = 0         # resident weight buffers (re)filled
     weight_elems: int = 0
     weight_hits: int = 0                # calls that found their weight converted already
@@ -153,13 +155,14 @@ class Operands:
         if weights is not self._owner:                   # another model's vector: drop the old copies
             self._weights.clear()
             self._owner = weights
+        now = weights.version_at(key[0] // weights.data.itemsize)
         key = (*key, role, padded)
         version, buf = self._weights.get(key, (None, None))
         if buf is None:
             buf = self.memory.alloc(role, nbytes)
-        if version != weights.version:
+        if version != now:
             self._fill(buf, x, padded)
-            self._weights[key] = (weights.version, buf)
+            self._weights[key] = (now, buf)
             self.work.weight_conversions += 1
             self.work.weight_elems += x.size
         else:

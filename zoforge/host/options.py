@@ -58,6 +58,7 @@ class TrainOptions:
     log_interval: int = 1
     seed: int = 0
     matmul: str = "cpu"
+    npu_design: str | None = None         # gemm spec or preset of --matmul npu-emu (None: the backend's default)
     threads: int = 0                      # 0: the BLAS setting / CPU count
     out: str = "runs/train"
     progress: bool = True

@@ -20,6 +20,7 @@ is tied to ``wte`` and has no storage of its own.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections.abc import Iterator
@@ -72,6 +73,9 @@ class Params:
             self._slices[name] = slice(start, start + size)
             self._views[name] = data[start:start + size].reshape(shape)
             start += size
+        self._names = tuple(self._slices)
+        self._starts = [sl.start for sl in self._slices.values()]
+        self._tensor_versions = dict.fromkeys(self._slices, self.version)
 
     # -- construction ------------------------------------------------------------------------------
     @classmethod
@@ -98,10 +102,19 @@ class Params:
     def copy(self) -> "Params":
         return Params(self.config, self.data.copy())
 
-    def updated(self) -> None:
+    def updated(self, names=None) -> None:
         """Declare that ``data`` changed (the optimizers call this after every pass that writes it):
-        copies converted from the old values, like an NPU's bf16 weights, are stale."""
+        copies converted from the old values, like an NPU's bf16 weights, are stale. ``names``: only
+        those tensors changed (default: all); :meth:`version_at` then tells the others apart."""
         self.version = next(_VERSIONS)
+        for name in self._slices if names is None else names:
+            self._tensor_versions[name] = self.version
+
+    def version_at(self, offset: int) -> int:
+        """The version of the tensor holding element ``offset`` of ``data``: a copy of a weight
+        converted at this version is current while it stays the same."""
+        name = self._names[bisect.bisect_right(self._starts, offset) - 1]
+        return self._tensor_versions[name]
 
     # -- access ------------------------------------------------------------------------------------
     def __getitem__(self, name: str) -> np.ndarray:

@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import atomic
 from ..errors import ToolError
-from .backends import get_backend
+from .backends import backend_for
 from .blas import using_blas_threads
 from .checkpoint import CheckpointError, load
 from .config import num_elements, parse_config
@@ -207,9 +207,9 @@ class Trainer:
                               val_fraction=opts.val_fraction, template=opts.template,
                               labels=tuple(opts.labels) if opts.labels else None)
         try:
-            backend = get_backend(opts.matmul)
+            backend = backend_for(opts.matmul, opts.npu_design)
         except ValueError as e:
-            raise OptionError(f"--matmul={opts.matmul!r}: {e}") from None
+            raise OptionError(str(e) if opts.npu_design else f"--matmul={opts.matmul!r}: {e}") from None
         self.model = GPT(config, params, backend=backend)
         # Small models run faster on one thread (see blas.py); 0 = automatic.
         self.threads = opts.threads or (1 if config.num_parameters < SMALL_MODEL else None)
@@ -218,7 +218,8 @@ class Trainer:
                                weight_decay=opts.weight_decay, queries=opts.queries, seed=opts.seed,
                                betas=tuple(opts.betas), grad_clip=opts.grad_clip, pool_refresh=opts.pool_refresh,
                                workers=self.workers,
-                               fused=opts.matmul in (None, "cpu"))   # NPU backends keep device copies: passes in place
+                               fused=opts.matmul in (None, "cpu"),   # NPU backends keep device copies: passes in place
+                               backend=backend)                      # a design that perturbs in its tiles
         if state is not None:
             self.optimizer.load(state["optimizer"], arrays)
         self.evals: list[dict] = [r for r in read_metrics(self.out / "metrics.jsonl")

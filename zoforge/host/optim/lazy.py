@@ -66,6 +66,10 @@ class LazyWeights:
                     units.add(u)
         self._apply(units, end)
 
+    def embedding(self, table: np.ndarray, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The embedding rows the model reads for ``tokens`` (``ready("wte")`` made them current)."""
+        return table, tokens
+
     def settle(self) -> None:
         """Bring every weight up to date and empty the log."""
         if self.log:

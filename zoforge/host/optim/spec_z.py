@@ -144,6 +144,13 @@ class SpecPerturbation:
         s = self.layout.segments[k]
         return stream_codes(self.spec, query.start + self.offsets[k], s.length, query.seed, query.q(k))
 
+    def values(self, query: Query, k: int, first: int, n: int) -> np.ndarray:
+        """z (a new float32 array) of segment k's elements ``first .. first+n-1`` (without the fold factor)."""
+        s, pos = self.layout.segments[k], query.start + self.offsets[k] + first
+        if self.is_pool:
+            return self._pool_values(query.seed, query.q(k) or self.spec.q, pos, n, s.length)
+        return stream_values(self.spec, pos, np.empty(n, np.float32), query.seed, query.q(k))
+
     def full(self, query: Query) -> np.ndarray:
         """z over the whole trainable vector, as values (reference path: allocates its full size). With
         scale=fold the perturbation of segment k is ``query.factor(k)`` times this."""
