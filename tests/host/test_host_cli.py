@@ -121,3 +121,18 @@ def test_a_hugging_face_directory_fine_tunes_and_transformers_reads_the_result(t
     ours = GPT(*load_hf(out)).logits(tokens)
     with torch.no_grad():
         np.testing.assert_allclose(ours, tuned(torch.tensor(tokens)).logits.numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize("command, model, given, seq", [
+    ("pretrain", "tiny", [], 64),                 # pretrain's 128 does not fit tiny's block of 64
+    ("pretrain", "small", [], 128),
+    ("train", "tiny", [], 64),
+    ("pretrain", "tiny", ["--seq", "32"], 32),    # what the user gives is kept (and checked later)
+    ("pretrain", "tiny", ["--seq", "128"], 128),
+])
+def test_the_default_seq_fits_the_model(command, model, given, seq):
+    from zoforge.cli import build_parser
+    from zoforge.cli.train import command_options
+    args = build_parser().parse_args([command, "--model", model, "--task", "synthetic", *given])
+    opts, _ = command_options(args, command)
+    assert opts.seq == seq

@@ -86,7 +86,8 @@ def _add_data(p, D, *, device: bool = False) -> None:
     g.add_argument("--val-fraction", type=number("--val-fraction", 0.0, 1.0, hi_open=True),
                    help=f"validation share of the data{_d(D.val_fraction)}")
     g.add_argument("--seq", type=integer("--seq", 2, 1 << 16),
-                   help=f"tokens per sequence, at most the model's block_size{_d(D.seq)}")
+                   help=f"tokens per sequence, at most the model's block_size{_d(D.seq)}, or the block_size "
+                        "of a --model with a shorter one")
     g.add_argument("--batch", type=integer("--batch", 1, 1 << 16), help=f"sequences per step{_d(D.batch)}"
                    + (f"; with --device: examples per step, {_dev('batch')}" if device else ""))
     g.add_argument("--eval-batches", type=integer("--eval-batches", 1, 1 << 20),
@@ -228,7 +229,19 @@ def command_options(args, command: str):
         values["lr"] = _LR_DEFAULT[values.get("optimizer", defaults(command).optimizer)]
     if getattr(args, "no_progress", False):
         values["progress"] = False
+    if "seq" not in given and "init" not in given:
+        values["seq"] = _default_seq(values.get("seq", defaults(command).seq), values.get("model", "small"))
     return TrainOptions(**values), given
+
+
+def _default_seq(seq: int, model: str) -> int:
+    """The default --seq, shortened to the block size of a --model that has a shorter one (tiny: 64)."""
+    from ..golden.spec import SpecError
+    from ..host.config import parse_config
+    try:
+        return min(seq, parse_config(model).block_size)
+    except SpecError:
+        return seq                          # the model's own error comes when it is built
 
 
 def _check_perturb(opts) -> None:
