@@ -3,10 +3,12 @@
 Run: .venv/bin/python benchmarks/npu_perf_model.py [--bt 256 1024] [--threads 2] [--steps 2]
 Writes benchmarks/results/npu_perf_model.md (the command is recorded in it).
 
-For each B*T it measures, on this machine, one FO step (forward + backward + AdamW) and one ZO step
-(PeZO pool, two forwards) of the host's numpy GPT-2 124M (random init, random tokens, B = 4), recording
-every GEMM with its CPU time; then predicts each GEMM on the NPU (zoforge/npu/perf.py) and the whole
-step (zoforge/npu/step_perf.py). The step with the shortest time of ``--steps`` (after one warm-up) is
+For each B*T it measures, on this machine, one FO step (forward + backward + AdamW), one ZO step
+(PeZO pool, two forwards, the host perturbing every weight) and one ZO-tile step (the step of
+zoforge/host/optim/zo_tile.py: the host perturbs only the small tensors, updates every weight once, and
+the tiles perturb the matrices) of the host's numpy GPT-2 124M (random init, random tokens, B = 4),
+recording every GEMM with its CPU time; then predicts each GEMM on the NPU (zoforge/npu/perf.py) and the
+whole step (zoforge/npu/step_perf.py). The step with the shortest time of ``--steps`` (after one warm-up) is
 kept: the machine is shared (docs/references.md#cpu-shared-machine).
 """
 
@@ -38,20 +40,35 @@ from zoforge.npu.step_perf import GemmCall, StepRecord, predict_step  # noqa: E4
 OUT = pathlib.Path(__file__).resolve().parent / "results" / "npu_perf_model.md"
 DESIGNS = ("npu1-gpt2", "npu1-gpt2-n64", "npu2-gpt2")
 HEADLINE = "npu1-gpt2-n64"           # the paper's machine is npu1 (docs/references.md#npu-paper-setup)
+TILE_DESIGN = "npu1-gpt2-pezo"       # the design whose tiles perturb (the ZO-tile step)
+MODES = ("FO", "ZO", "ZO-tile")
+TILE_PEZO = parse(TILE_DESIGN, GemmSpec).perturb
 PAPER = {"gemm": 2.8, "e2e": 1.7}    # docs/references.md#npu-paper-results
 QUIET_ZO_STEP_S = 0.806              # PeZO pool step, B*T = 256, quiet machine (benchmarks/results/host_step_time.md)
 
 
+def designs(mode: str) -> tuple[str, ...]:
+    return (TILE_DESIGN,) if mode == "ZO-tile" else DESIGNS
+
+
+def headline(mode: str) -> GemmSpec:
+    return parse(TILE_DESIGN if mode == "ZO-tile" else HEADLINE, GemmSpec)
+
+
 def faster_cpu(record: StepRecord, factor: float) -> StepRecord:
     """The same step on a CPU ``1/factor`` times as fast (every part alike)."""
-    return StepRecord(record.step_s * factor, [GemmCall(c.shape, c.weight, c.cpu_s * factor) for c in record.calls],
-                      record.converted_elems)
+    return StepRecord(record.step_s * factor, [GemmCall(c.shape, c.weight, c.cpu_s * factor, c.perturbed)
+                                               for c in record.calls], record.converted_elems)
 
 
 @dataclass
 class Recorder(CpuBackend):
-    """numpy matmuls that note every GEMM and the weight elements a resident cache would convert."""
+    """numpy matmuls that note every GEMM and the weight elements a resident cache would convert. With a
+    ``spec`` that perturbs, the ZO-tile step's optimizer sets ``tile_perturbation``: its weight calls are
+    noted as perturbed (the CPU multiplies the unperturbed weights: same time, and only time is used)."""
     threads: int = 1
+    spec: object = None
+    tile_perturbation: object = None
     calls: list = field(default_factory=list)
     converted: int = 0
     _seen: dict = field(default_factory=dict)
@@ -63,10 +80,12 @@ class Recorder(CpuBackend):
         role, x = ("A", a) if weight_key(self.weights, a) else ("B", b) if weight_key(self.weights, b) else (None, None)
         if role:
             key = (weight_key(self.weights, x), role)
-            if self._seen.get(key) != self.weights.version:
-                self._seen[key] = self.weights.version
+            version = self.weights.version_at(key[0][0] // x.itemsize)
+            if self._seen.get(key) != version:
+                self._seen[key] = version
                 self.converted += x.size
-        self.calls.append(GemmCall(Shape(a.shape[0], a.shape[1], b.shape[1]), role, spent))
+        perturbed = role == "B" and self.tile_perturbation is not None
+        self.calls.append(GemmCall(Shape(a.shape[0], a.shape[1], b.shape[1]), role, spent, perturbed))
         return result
 
 
@@ -86,12 +105,12 @@ def measure(mode: str, bt: int, steps: int, warmup: int, threads: int) -> tuple[
     elementwise work runs on one thread)."""
     B, T = 4, bt // 4
     cfg = preset("gpt2")
-    be = Recorder(threads=threads)
+    be = Recorder(threads=threads, spec=parse(TILE_DESIGN, GemmSpec) if mode == "ZO-tile" else None)
     model = GPT(cfg, backend=be, seed=0)
     rng = np.random.default_rng(0)
     tokens = rng.integers(0, cfg.vocab_size, (B, T))
     targets = np.roll(tokens, -1, axis=1)
-    opt = build("adamw" if mode == "FO" else "pezo", model.params, eps=1e-3)
+    opt = build("adamw" if mode == "FO" else "pezo", model.params, eps=1e-3, backend=be)
 
     def step(i):
         if mode == "FO":
@@ -136,7 +155,7 @@ def step_rows(records) -> list[str]:
     rows = ["| B*T | step | design | host | CPU step s | CPU GEMM s | NPU GEMM s (array + per call + weights) | "
             "predicted step s | GEMM speed-up | end-to-end |", "|---:|---|---|---|---:|---:|---|---:|---:|---:|"]
     for (bt, mode), (rec, _, _) in records.items():
-        for name in DESIGNS:
+        for name in designs(mode):
             for resident in (True, False) if name == "npu1-gpt2" else (True,):
                 pr = predict_step(parse(name, GemmSpec), rec, resident=resident)
                 host = "resident weights" if resident else "per-call (reference)"
@@ -147,6 +166,21 @@ def step_rows(records) -> list[str]:
     return rows
 
 
+def zo_rows(records, summary) -> list[str]:
+    """A ZO step on the CPU (measured) against the NPU paths (predicted): the host perturbing every weight
+    (ZO) and the tiles perturbing the matrices (ZO-tile)."""
+    rows = ["A ZO step as the CPU runs it (measured) and on the NPU (predicted), both NPU paths against the "
+            "same CPU step:", "",
+            "| B*T | CPU ZO step s | NPU, host perturbs (ZO) s | speed-up | NPU, tiles perturb (ZO-tile) s "
+            "| speed-up |",
+            "|---:|---:|---:|---:|---:|---:|"]
+    for bt in sorted({bt for bt, _ in records}):
+        if (bt, "ZO") in summary and (bt, "ZO-tile") in summary:
+            cpu, zo, tile = records[(bt, "ZO")][0].step_s, summary[(bt, "ZO")].step_s, summary[(bt, "ZO-tile")].step_s
+            rows.append(f"| {bt} | {cpu:.2f} | {zo:.2f} | {cpu / zo:.2f}x | {tile:.2f} | {cpu / tile:.2f}x |")
+    return rows + [""]
+
+
 def sensitivity(records) -> list[str]:
     keys = list(records)
     head = " | ".join(f"{bt} {mode} GEMM / e2e" for bt, mode in keys)
@@ -155,7 +189,7 @@ def sensitivity(records) -> list[str]:
     def cells(spec):
         out = []
         for k in keys:
-            pr = predict_step(spec, records[k][0])
+            pr = predict_step(spec if k[1] != "ZO-tile" else spec.replace(perturb=TILE_PEZO), records[k][0])
             out.append(f"{pr.gemm_speedup:.2f}x / {pr.speedup:.2f}x")
         return " | ".join(out)
 
@@ -209,7 +243,7 @@ def main(argv=None) -> int:
     set_blas_threads(args.threads)
     records = {}
     for bt in args.bt:
-        for mode in ("FO", "ZO"):
+        for mode in MODES:
             records[(bt, mode)] = measure(mode, bt, args.steps, args.warmup, args.threads)
             rec, times, load = records[(bt, mode)]
             print(f"B*T {bt} {mode}: steps {', '.join(f'{t:.2f}' for t in times)} s wall, {rec.step_s:.2f} s from "
@@ -219,7 +253,7 @@ def main(argv=None) -> int:
     head = parse(HEADLINE, GemmSpec)
     cmd = f".venv/bin/python benchmarks/npu_perf_model.py --bt {' '.join(map(str, args.bt))} " \
           f"--threads {args.threads} --steps {args.steps} --warmup {args.warmup}"
-    summary = {k: predict_step(head, r[0]) for k, r in records.items()}
+    summary = {k: predict_step(headline(k[1]), r[0]) for k, r in records.items()}
     quiet = QUIET_ZO_STEP_S / records[(256, "ZO")][0].step_s if (256, "ZO") in records else None
     lines = [
         "# NPU performance model: GPT-2 124M training steps",
@@ -230,7 +264,8 @@ def main(argv=None) -> int:
         f"in the same run: the host's numpy GPT-2 124M (random init, B = 4, T = B*T/4), {args.threads} BLAS "
         f"threads, {args.steps} timed step(s) after {args.warmup} warm-up, on a shared 2-vCPU machine "
         "(docs/references.md#cpu-shared-machine). FO = forward + backward + AdamW; ZO = one PeZO step "
-        "(pool, q = 1: two forwards and three weight passes).",
+        "(pool, q = 1: two forwards and three weight passes); ZO-tile = the PeZO step with the weight matrices "
+        f"perturbed in the tiles (`{TILE_DESIGN}`): two forwards, the small tensors' passes, one update pass.",
         "",
         "The machine was loaded by other processes (last column of the CPU table), so wall times measure them "
         f"too. The CPU step used for the speed-ups is computed from this process's CPU time: GEMMs at their "
@@ -241,13 +276,15 @@ def main(argv=None) -> int:
         "",
         "## Headline",
         "",
-        f"Design `{HEADLINE}` (`{head}`), resident bf16 weights:",
+        f"Design `{HEADLINE}` (`{head}`), resident bf16 weights; the ZO-tile rows: `{TILE_DESIGN}` "
+        f"(`{parse(TILE_DESIGN, GemmSpec)}`), the weight matrices perturbed in the tiles:",
         "",
         "| B*T | step | predicted GEMM speed-up | paper (GEMMs) | predicted end-to-end | paper (end-to-end) |",
         "|---:|---|---:|---:|---:|---:|",
         *[f"| {bt} | {mode} | {p.gemm_speedup:.2f}x | >{PAPER['gemm']}x | {p.speedup:.2f}x | {PAPER['e2e']}x |"
           for (bt, mode), p in summary.items()],
         "",
+        *zo_rows(records, summary),
         "The paper's figures (docs/references.md#npu-paper-results) are for FO training in llm.c on a "
         "Ryzen 9 7940HS, whose CPU is faster than this machine's 2 vCPUs; a faster CPU lowers every speed-up "
         "here (the NPU side does not change).",
@@ -265,7 +302,9 @@ def main(argv=None) -> int:
         "",
         "NPU GEMM time = array + per-call host work (dispatch, activation fp32 -> bf16, C out) + resident "
         "weight conversions (once per update and layout: FO converts every matrix in two layouts per step, "
-        "ZO converts it before each of its two forwards). 'per-call (reference)' converts both operands on "
+        "ZO converts it before each of its two forwards, ZO-tile once per step, after the update; the "
+        "ZO-tile array time includes the cores' perturbation of every B object and their pool fills). "
+        "'per-call (reference)' converts both operands on "
         "every call, as the reference host does (docs/references.md#npu-reference-host).",
         "",
         *step_rows(records),
@@ -312,7 +351,8 @@ def main(argv=None) -> int:
            f"`{HEADLINE}`, resident weights:", "",
            "| B*T | step | CPU step s | GEMM speed-up | end-to-end |", "|---:|---|---:|---:|---:|",
            *[f"| {bt} | {mode} | {p.cpu_step_s:.2f} | {p.gemm_speedup:.2f}x | {p.speedup:.2f}x |"
-             for (bt, mode), r in records.items() for p in [predict_step(head, faster_cpu(r[0], quiet))]], ""]
+             for (bt, mode), r in records.items() for p in [predict_step(headline(mode), faster_cpu(r[0], quiet))]],
+           ""]
           if quiet else []),
         "## Resident weights: what they save",
         "",
@@ -322,16 +362,18 @@ def main(argv=None) -> int:
         "inference LM head's row chunks. Residency pays where a weight is reused between updates "
         "(micro-batches, evaluation, ZO with q > 1 uses new weights every pass and does not). What would cut "
         "the weight term is writing the bf16 copy inside the optimizer's own pass over the weights (2 bytes "
-        "per weight more instead of a 6-byte conversion pass), which is the next step (the perturbation "
-        "fused into the matmul).",
+        "per weight more instead of a 6-byte conversion pass). The ZO-tile step is where residency pays in ZO: "
+        "the matrices stay unperturbed on the device, both forwards read the same bf16 copy, and the host "
+        "converts it once per step instead of twice, with two of its three passes over the matrices gone.",
         "",
         "## Not modelled",
         "",
         "- Overlap of host work with the array (the backends run calls one after the other), first-call "
         "reconfiguration (docs/references.md#npu-paper-setup), instruction-buffer swaps between shapes, DDR "
         "contention between CPU and NPU, and the battery case.",
-        "- ZO: the two weight conversions per step are separate passes here; fusing them into the ZO weight "
-        "passes (or perturbing on the array) removes most of them.",
+        "- ZO-tile: the conversion after the update is a separate pass here; writing the bf16 copy inside the "
+        "update pass would save its fp32 re-read. The in-tile perturbation's cycles are an assumption "
+        "(zoforge/npu/perturb.py: VECTOR_OPS per 16 elements), not a measurement: its kernel was not compiled.",
         "",
     ]
     text = "\n".join(lines)

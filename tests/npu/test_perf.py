@@ -107,3 +107,14 @@ def test_step_prediction_replaces_cpu_gemms_by_npu_calls():
     # a weight converted once per use costs the same whether resident or converted in the call
     assert predict_step(spec, rec, resident=False).npu_gemm_s == pytest.approx(pr.npu_gemm_s)
     assert pr.speedup == pytest.approx(1.0 / pr.step_s) and pr.gemm_speedup == pytest.approx(0.09 / pr.npu_gemm_s)
+
+
+def test_perturbing_in_the_tile_costs_core_cycles_not_host_work():
+    spec = parse("npu1-gpt2-pezo")
+    plain, perturbed = predict(spec, SHAPE, resident="B"), predict(spec, SHAPE, resident="B", perturbed=True)
+    assert perturbed.core_s > plain.core_s and perturbed.host_s == plain.host_s
+    with pytest.raises(ValueError, match="perturb=none"):
+        predict(parse(SPEC), SHAPE, perturbed=True)
+    # a perturbed call is never transposed: the weight stays B (the LM head's weight gradient shape would flip)
+    lm = GemmCall(Shape(256, 768, 50257), "B", 0.0, perturbed=True)
+    assert predict_step(spec, StepRecord(1.0, [lm])).array_s > 0

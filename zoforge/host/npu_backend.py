@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ToolError
-from ..npu.design import GemmDesign, GemmSpec, Shape, device_shape, parse_shapes
+from ..npu.design import GemmDesign, GemmSpec, Shape, device_shape, parse_shapes, perturbed_shape
 from .backend import MatmulBackend
 from .npu_buffers import EmuMemory, Operands, XrtMemory
 
@@ -93,12 +93,11 @@ class _NpuBase(MatmulBackend):
         return self._served[shape]
 
     def _perturbed_route(self, shape: Shape) -> Shape:
-        """The run of a product whose weight the tiles perturb: never transposed (only B objects are
-        perturbed) and never padded in depth (the tile's stream positions count the real K)."""
+        """The run of a product whose weight the tiles perturb (:func:`~zoforge.npu.design.perturbed_shape`),
+        checked once."""
         if shape not in self._plain:
             from ..npu.validate import shape_violations
-            rows, cols = self.spec.m * self.spec.rows, self.spec.n * self.spec.cols
-            run = Shape(-(-shape.M // rows) * rows, shape.K, -(-shape.N // cols) * cols)
+            run = perturbed_shape(self.spec, shape)
             problems = shape_violations(self.spec, run)
             if problems or (self.design is not None and not self.design.serves(run)):
                 raise ToolError(f"matmul {self.name}: the weight of the {shape} product is to be perturbed in the "

@@ -245,6 +245,15 @@ def device_shape(spec: GemmSpec, shape) -> tuple[Shape, bool]:
     return plain, False
 
 
+def perturbed_shape(spec: GemmSpec, shape) -> Shape:
+    """The run of a product whose weight B the tiles perturb: never transposed (only B objects are
+    perturbed) and never padded in depth (the tile's stream positions count the real K); M and N are
+    padded up to the blocks."""
+    shape = Shape(*shape)
+    rows, cols = spec.m * spec.rows, spec.n * spec.cols
+    return Shape(-(-shape.M // rows) * rows, shape.K, -(-shape.N // cols) * cols)
+
+
 @dataclass(frozen=True)
 class GemmDesign:
     """A spec and the shapes one xclbin built from it serves (one instruction stream per shape)."""

@@ -12,6 +12,9 @@ The array runs three pipelines at once; the slowest sets the time:
   with a resident weight (``resident=``), only the activation is converted per call and the weight once
   per update (:func:`convert_s`), as the host backends do (zoforge/host/npu_buffers.py).
 * with a single-buffered C (``c_depth=1``) a core also waits for each finished tile to stream out.
+* with the PeZO perturbation in the tile (``perturb=``, a call with ``perturbed=True``) a core perturbs
+  each B object before its matmul (:func:`~zoforge.npu.perturb.cycles_per_object`, on the same core, so
+  it adds to the kernel's time) and fills its pool once per run (one code per cycle, assumed).
 
 Every constant names its entry in docs/references.md (the public measurement, with its exact place)
 and says "assumed" where no public figure exists.
@@ -78,10 +81,12 @@ class Prediction:
         return self.shape.flops / self.total_s / 1e9
 
 
-def predict(spec: GemmSpec, shape, *, resident: str | None = None) -> Prediction:
+def predict(spec: GemmSpec, shape, *, resident: str | None = None, perturbed: bool = False) -> Prediction:
     """Predicted time of one call of ``shape``. ``resident`` names the operand (A or B) that stays on the
     device in bf16 between calls (a weight, converted once per update: :func:`convert_s`); None is the
-    reference host, which converts both operands on every call."""
+    reference host, which converts both operands on every call. ``perturbed``: the tiles perturb B first
+    (a design with ``perturb=``)."""
+    from .perturb import cycles_per_object
     shape = Shape(*shape)
     M, K, N = shape
     parts = make_plans(spec, shape)         # a shape split into runs: their transfers and tiles add up
@@ -90,12 +95,16 @@ def predict(spec: GemmSpec, shape, *, resident: str | None = None) -> Prediction
     eff = c("kernel_eff_bf16") if spec.dtype_in == "bf16" else c("kernel_eff_int")
     tiles = sum(max(r[2] for r in p.rtp.values()) for p in parts)
     calls = sum(max(r[1] * r[2] for r in p.rtp.values()) for p in parts) * spec.depth
-    compute = spec.m * spec.k * spec.n / (macs * eff)
+    pezo = spec.pezo if perturbed else None
+    if perturbed and pezo is None:
+        raise ValueError(f"perturbed call on {spec}, which has perturb=none")
+    compute = spec.m * spec.k * spec.n / (macs * eff) + cycles_per_object(spec, pezo)
     stream_a = spec.m * spec.k * spec.bytes_in / bpc
     stream_b = spec.k * spec.n * spec.bytes_in / bpc
     # a single-buffered C: the core waits while its finished tile streams out before starting the next
     drain = spec.m * spec.n * spec.bytes_out / bpc if spec.c_fifo_depth == 1 else 0.0
-    core_s = (calls * max(compute, stream_a, stream_b) + tiles * drain) / clock
+    fill = len(parts) * pezo.pool if pezo is not None else 0      # the pool, refilled at each run's start
+    core_s = (calls * max(compute, stream_a, stream_b) + tiles * drain + fill) / clock
     # shim: bytes per (shim tile, fifo) channel
     per_channel: dict[tuple, int] = {}
     for p in parts:

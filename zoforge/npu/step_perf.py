@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .design import GemmSpec, Shape, device_shape
+from .design import GemmSpec, Shape, device_shape, perturbed_shape
 from .perf import convert_s, predict
 
 __all__ = ["GemmCall", "StepRecord", "StepPrediction", "predict_step"]
@@ -27,6 +27,7 @@ class GemmCall:
     shape: Shape
     weight: str | None           # "A" or "B": the operand inside the weight vector; None: activations
     cpu_s: float
+    perturbed: bool = False      # the tiles perturb the weight (B) of this call (a ``perturb=`` design)
 
 
 @dataclass
@@ -72,13 +73,14 @@ def predict_step(spec: GemmSpec, record: StepRecord, *, resident: bool = True) -
     array = host = 0.0
     cache: dict[tuple, object] = {}
     for call in record.calls:
-        run, transposed = device_shape(spec, call.shape)
+        run, transposed = ((perturbed_shape(spec, call.shape), False) if call.perturbed
+                           else device_shape(spec, call.shape))
         role = call.weight if resident else None
         if role and transposed:              # C^T = B^T A^T: the weight changes sides
             role = "A" if role == "B" else "B"
-        key = (run, role)
+        key = (run, role, call.perturbed)
         if key not in cache:
-            cache[key] = predict(spec, run, resident=role)
+            cache[key] = predict(spec, run, resident=role, perturbed=call.perturbed)
         pr = cache[key]
         array += pr.array_s
         host += pr.host_s
