@@ -44,8 +44,8 @@ class ZOSGD:
     def step(self, loss_fn, step: int, lr: float) -> float:
         """One ZO-SGD step at learning rate ``lr``; ``loss_fn()`` evaluates the current batch.
         Returns the mean of the 2q losses."""
-        eps, q, src = self.eps, self.queries, self.source
-        queries = [src.query(step * q + i, query_seed(self.seed, step, i)) for i in range(q)]
+        eps, q = self.eps, self.queries
+        queries = self.step_queries(step)
         decay = 1.0 - lr * self.weight_decay if self.weight_decay else None
         grads, losses = [], []
         for query in queries:
@@ -69,6 +69,10 @@ class ZOSGD:
                 self._apply(query, Pass(decay=decay if i == 0 else None, b=-lr * g / q))
         self.last_grads, self.last_queries = grads, queries
         return sum(losses) / len(losses)
+
+    def step_queries(self, step: int) -> list:
+        """The ``queries`` perturbations of step ``step`` (seeds and stream positions: nothing stored)."""
+        return [self.source.query(step * self.queries + i, query_seed(self.seed, step, i)) for i in range(self.queries)]
 
     def _apply(self, query, op: Pass) -> None:
         self.source.apply(self.params.data, query, op)

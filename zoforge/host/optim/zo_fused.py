@@ -18,7 +18,7 @@ import math
 
 from .lazy import LazyWeights
 from .passes import Pass
-from .zo import ZOSGD, NonFiniteLoss, query_seed
+from .zo import ZOSGD, NonFiniteLoss
 
 __all__ = ["FusedZOSGD"]
 
@@ -45,8 +45,8 @@ class FusedZOSGD(ZOSGD):
         return value
 
     def step(self, loss_fn, step: int, lr: float) -> float:
-        eps, q, src, lazy = self.eps, self.queries, self.source, self._install()
-        queries = [src.query(step * q + i, query_seed(self.seed, step, i)) for i in range(q)]
+        eps, q, lazy = self.eps, self.queries, self._install()
+        queries = self.step_queries(step)
         decay = 1.0 - lr * self.weight_decay if self.weight_decay else None
         grads, losses = [], []
         for query in queries:

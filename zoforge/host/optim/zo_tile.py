@@ -26,7 +26,6 @@ import math
 import numpy as np
 
 from ...golden.pezo import PezoSpec
-from ...golden.queries import query_seed
 from ...golden.spec import SpecError
 from .passes import Pass
 from .spec_z import SpecPerturbation
@@ -127,8 +126,8 @@ class TileZOSGD(ZOSGD):
 
     # ---- the step ----------------------------------------------------------------------------------
     def step(self, loss_fn, step: int, lr: float) -> float:
-        eps, q, src = self.eps, self.queries, self.source
-        queries = [src.query(step * q + i, query_seed(self.seed, step, i)) for i in range(q)]
+        eps, q = self.eps, self.queries
+        queries = self.step_queries(step)
         decay = 1.0 - lr * self.weight_decay if self.weight_decay else None
         grads, losses = [], []
         for query in queries:
