@@ -150,10 +150,10 @@ def stimulus_for(spec, words: int, rng) -> Stimulus:
 # ---- running and comparing ---------------------------------------------------------------------------
 
 def run_pysim(stim: Stimulus, *, dut=None, valid_prob: float = 0.75, ready_prob: float = 0.75, rng_seed: int = 0,
-              vcd: str | None = None) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+              vcd: str | None = None, stall_cycles: int = 100_000) -> tuple[dict[str, np.ndarray], dict[str, int]]:
     """Play ``stim`` in Amaranth's simulator (on ``dut``, default the spec's gateware). Returns the
-    output fields (as in ``stim.expected``; fewer words when the block stalled) and the counter's final
-    value (``{}`` without one)."""
+    output fields (as in ``stim.expected``; fewer words when no word came for ``stall_cycles``
+    cycles) and the counter's final value (``{}`` without one, or after a stall)."""
     from .bytestream import StallError
     dut = stim.spec.create() if dut is None else dut
 
@@ -169,7 +169,7 @@ def run_pysim(stim: Stimulus, *, dut=None, valid_prob: float = 0.75, ready_prob:
         got, final = run_streams(dut, stim.sources, {stim.sink: stim.words},
                                  side=[(getattr(dut, port), source, values) for port, source, values in stim.side],
                                  prologue=preload if stim.preload else None, observe=counter, rng_seed=rng_seed,
-                                 valid_prob=valid_prob, ready_prob=ready_prob, vcd=vcd)
+                                 valid_prob=valid_prob, ready_prob=ready_prob, vcd=vcd, stall_cycles=stall_cycles)
     except StallError as e:
         got, final = e.received, {}
     arrays = unpack_rows(got[stim.sink], *[f[1:] for f in stim.fields])

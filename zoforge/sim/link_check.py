@@ -40,7 +40,7 @@ __all__ = ["LinkedEngine", "LinkBench", "damaged", "DAMAGE", "cut_command", "run
 
 COUNTED = ("executed", "dropped", "refused", "abandoned")
 DAMAGE = ("flip", "truncated", "bad_escape", "oversize", "empty", "noise", "short")
-ANSWER_CYCLES = 200_000         # no whole answer to a frame after this many cycles: the link is stuck
+ANSWER_CYCLES = 200_000         # no whole answer to a frame after this many cycles (+ the watchdog): stuck
 
 
 class LinkedEngine(wiring.Component):
@@ -95,8 +95,10 @@ class LinkBench:
         expected = self.model.feed(wire)
         self.frames += 1
         self.response_bytes += len(expected)
+        ends = expected.count(END)             # an answer is whole at its last frame's closing END, long or short
         try:
-            got = self.sim.exchange(wire, lambda rx: len(rx) >= len(expected), max_cycles=ANSWER_CYCLES)
+            got = self.sim.exchange(wire, lambda rx: len(rx) >= len(expected) or (ends and rx.count(END) >= ends),
+                                    max_cycles=ANSWER_CYCLES + self.link_spec.watchdog)
         except StallError as e:
             self.stalled = True
             self.differences.append(f"{what}: {e}; expected {len(expected)} bytes {expected[:24].hex(' ')}")
