@@ -85,6 +85,7 @@ def test_icarus_runs_the_emitted_verilog(capsys):
     (["update:rounding=up"], "rounding='up'"),
     (["lfsr", "--engine", "engine-s"], "--engine does not apply to a random-number block"),
     (["engine-s", "--engine", "engine-s"], "--engine goes with a link SPEC"),
+    (["mac:rows=64,lanes=64", "--cycles", "10000000"], "sim --cycles 10000000 of mac needs about"),   # TBs
 ])
 def test_bad_options_are_one_line_exit_2(capsys, argv, text):
     code, out, err = run(capsys, "sim", *argv)

@@ -64,13 +64,16 @@ def _waves_after_failure(args, name: str, rerun) -> str:
 
 def cmd_sim_block(args, cycles: int, backpressure: float) -> int:
     from ..golden.spec import parse
-    from ..sim.block_check import check_block
+    from ..limits import check_memory
+    from ..sim.block_check import check_block, stimulus_bytes
+    from ..sim.cocotb_sessions import Ticker
     spec = parse(args.spec)
     _refuse(args, spec.KIND, ("pysim", "icarus", "verilator"), ("--cycles",))
+    check_memory(stimulus_bytes(spec, cycles), f"sim --cycles {cycles} of {spec.KIND}")
     simulator = args.simulator or "pysim"
     seed = args.seed or 1
     run = lambda sim, waves: check_block(spec, cycles, sim, seed=seed, backpressure=backpressure,  # noqa: E731
-                                         waves=waves)
+                                         waves=waves, ticker=Ticker(f"sim {spec.KIND}"))
     print(f"sim: {cycles} words of random input streams through {spec} on {simulator} ...", file=sys.stderr,
           flush=True)
     result = run(simulator, args.waves)

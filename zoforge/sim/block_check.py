@@ -13,7 +13,7 @@ schedule, its chosen scales). :func:`run_pysim` plays a stimulus in Amaranth's s
 
 Members: :data:`KINDS`, :class:`Stimulus`, :class:`BlockCheck`, :func:`random_codes`,
 :func:`stimulus_for`, :func:`mac_stimulus`, :func:`perturb_stimulus`, :func:`update_stimulus`,
-:func:`run_pysim`, :func:`compare`, :func:`check_block`.
+:func:`stimulus_bytes`, :func:`run_pysim`, :func:`compare`, :func:`check_block`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from ..golden.perturb import SCALES
 from .stream_bench import pack_rows, run_streams, unpack_rows
 
 __all__ = ["KINDS", "Stimulus", "BlockCheck", "random_codes", "stimulus_for", "mac_stimulus", "perturb_stimulus",
-           "update_stimulus", "run_pysim", "compare", "check_block"]
+           "update_stimulus", "stimulus_bytes", "run_pysim", "compare", "check_block"]
 
 KINDS = ("mac", "perturb", "update")
 MAX_REDUCTION_BEATS = 16        # random MAC reductions take 1 .. this many beats (within max_len)
@@ -147,13 +147,24 @@ def stimulus_for(spec, words: int, rng) -> Stimulus:
     return update_stimulus(spec, w, z, random_codes(rng, spec.c_format, words), rng.integers(0, 2, words), reseed)
 
 
+def stimulus_bytes(spec, words: int) -> int:
+    """About the memory :func:`check_block` needs for ``words`` output words: the input codes, their
+    packed payloads (Python ints), the golden and the simulated words."""
+    if spec.KIND == "mac":
+        beats = words * (max(1, min(MAX_REDUCTION_BEATS, spec.max_len // spec.lanes)) + 1) / 2
+        return int(beats * (16 * (spec.rows + 1) * spec.lanes + 200) + words * 24 * spec.rows)
+    return int(words * (64 * spec.lanes + 300))
+
+
 # ---- running and comparing ---------------------------------------------------------------------------
 
 def run_pysim(stim: Stimulus, *, dut=None, valid_prob: float = 0.75, ready_prob: float = 0.75, rng_seed: int = 0,
-              vcd: str | None = None, stall_cycles: int = 100_000) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+              vcd: str | None = None, stall_cycles: int = 100_000, ticker=None) -> tuple[dict[str, np.ndarray],
+                                                                                      dict[str, int]]:
     """Play ``stim`` in Amaranth's simulator (on ``dut``, default the spec's gateware). Returns the
     output fields (as in ``stim.expected``; fewer words when no word came for ``stall_cycles``
-    cycles) and the counter's final value (``{}`` without one, or after a stall)."""
+    cycles) and the counter's final value (``{}`` without one, or after a stall). ``ticker(text)``, if
+    given, hears of every word (a :class:`~zoforge.sim.cocotb_sessions.Ticker` prints now and then)."""
     from .bytestream import StallError
     dut = stim.spec.create() if dut is None else dut
 
@@ -165,11 +176,13 @@ def run_pysim(stim: Stimulus, *, dut=None, valid_prob: float = 0.75, ready_prob:
         ctx.set(stream.valid, 0)
 
     counter = [getattr(dut, stim.counter[0])] if stim.counter else []
+    progress = (lambda _, i, __: ticker(f"pysim: {i + 1}/{stim.words} words")) if ticker else None
     try:
         got, final = run_streams(dut, stim.sources, {stim.sink: stim.words},
                                  side=[(getattr(dut, port), source, values) for port, source, values in stim.side],
                                  prologue=preload if stim.preload else None, observe=counter, rng_seed=rng_seed,
-                                 valid_prob=valid_prob, ready_prob=ready_prob, vcd=vcd, stall_cycles=stall_cycles)
+                                 valid_prob=valid_prob, ready_prob=ready_prob, vcd=vcd, stall_cycles=stall_cycles,
+                                 on_out=progress)
     except StallError as e:
         got, final = e.received, {}
     arrays = unpack_rows(got[stim.sink], *[f[1:] for f in stim.fields])
@@ -200,7 +213,7 @@ def compare(stim: Stimulus, got: dict[str, np.ndarray], final: dict[str, int], l
 
 
 def check_block(spec, words: int, simulator: str = "pysim", *, seed: int = 1, backpressure: float = 0.25,
-                waves: str | None = None) -> BlockCheck:
+                waves: str | None = None, ticker=None) -> BlockCheck:
     """``words`` output words of random valid streams (drawn from ``seed``) through the gateware, each
     compared with the golden model. ``backpressure``: the probability that the consumer stalls in a
     cycle, and that each producer pauses."""
@@ -208,7 +221,7 @@ def check_block(spec, words: int, simulator: str = "pysim", *, seed: int = 1, ba
     prob = 1.0 - backpressure
     t0 = time.perf_counter()
     if simulator == "pysim":
-        got, final = run_pysim(stim, valid_prob=prob, ready_prob=prob, rng_seed=seed, vcd=waves)
+        got, final = run_pysim(stim, valid_prob=prob, ready_prob=prob, rng_seed=seed, vcd=waves, ticker=ticker)
     else:
         from .cocotb_streams import run_cocotb_streams
         got, final = run_cocotb_streams(stim, simulator, valid_prob=prob, ready_prob=prob, rng_seed=seed)
