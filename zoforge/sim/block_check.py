@@ -30,7 +30,7 @@ __all__ = ["KINDS", "Stimulus", "BlockCheck", "random_codes", "stimulus_for", "m
            "update_stimulus", "stimulus_bytes", "run_pysim", "compare", "check_block"]
 
 KINDS = ("mac", "perturb", "update")
-MAX_REDUCTION_BEATS = 16        # random MAC reductions take 1 .. this many beats (within max_len)
+MAX_REDUCTION_BEATS = 8         # random MAC reductions take 1 .. this many beats (within max_len)
 
 
 @dataclasses.dataclass
@@ -126,7 +126,7 @@ def update_stimulus(spec, w, z, c, decay_en, reseed: int | None = None) -> Stimu
 
 def stimulus_for(spec, words: int, rng) -> Stimulus:
     """Random valid input streams that make ``words`` output words: codes over the formats' whole
-    range; MAC reductions of 1 .. 16 beats (never past ``max_len``), scales drawn from {+1, -1, -2, 0},
+    range; MAC reductions of 1 .. 8 beats (never past ``max_len``), scales drawn from {+1, -1, -2, 0},
     update scalars and decay enables per word, and a runtime reseed when the update rounds
     stochastically."""
     kind = spec.KIND
