@@ -10,153 +10,37 @@ link is busy are dropped (the model has no such case)."""
 
 import numpy as np
 import pytest
-from amaranth.hdl import Module
-from amaranth.lib import stream, wiring
-from amaranth.lib.wiring import In, Out
 
-from zoforge.gen.engine import Engine
-from zoforge.gen.link import Link
 from zoforge.golden import engine_protocol as P
 from zoforge.golden.engine_model import EngineModel
 from zoforge.golden.engine_protocol import Op
 from zoforge.golden.engine_sessions import random_session
-from zoforge.golden.link import END, ESC, FrameDecoder, LinkModel, LinkSpec, frame
+from zoforge.golden.link import END, FrameDecoder, LinkModel, LinkSpec, frame
 from zoforge.golden.spec import parse
-from zoforge.sim.bytestream import ByteStreamSim
+from zoforge.sim.link_check import LinkBench, run_session
 
 SMALL = "engine:rng=pezo-pool-x2,words=64,max_cols=16"
-COUNTED = ("executed", "dropped", "refused", "abandoned")
 
 
-class LinkedEngine(wiring.Component):
-    """Link + Engine with the link's UART-side streams as ports; counts the status pulses."""
-
-    def __init__(self, engine_spec, link_spec):
-        self.engine_spec, self.link_spec = engine_spec, link_spec
-        super().__init__({"rx": In(stream.Signature(8)), "tx": Out(stream.Signature(8)),
-                          "executed": Out(16), "dropped": Out(16), "refused": Out(16), "abandoned": Out(16)})
-
-    def elaborate(self, platform):
-        m = Module()
-        m.submodules.link = link = Link(self.link_spec)
-        m.submodules.engine = engine = Engine(self.engine_spec)
-        wiring.connect(m, wiring.flipped(self.rx), link.rx)
-        wiring.connect(m, link.tx, wiring.flipped(self.tx))
-        wiring.connect(m, link.cmd, engine.cmd)
-        wiring.connect(m, engine.rsp, link.rsp)
-        m.d.comb += [link.engine_idle.eq(engine.idle), link.engine_waiting.eq(engine.waiting),
-                     engine.abort.eq(link.engine_abort), engine.cmd_left.eq(link.cmd_left)]
-        for name in COUNTED:
-            with m.If(getattr(link, name)):
-                m.d.sync += getattr(self, name).eq(getattr(self, name) + 1)
-        return m
-
-
-class Bench:
-    """The gateware and the golden link side by side; ``send`` feeds both the same wire bytes and
-    checks that the gateware answers with the model's bytes."""
-
-    def __init__(self, engine_spec, link_spec, prob=1.0, seed=0):
-        self.model = LinkModel(EngineModel(engine_spec), link_spec)
-        self.dut = LinkedEngine(engine_spec, link_spec)
-        self.sim = ByteStreamSim(self.dut, sink="rx", source="tx", valid_prob=prob, ready_prob=prob, rng_seed=seed)
-        self.counts = dict.fromkeys(COUNTED, 0)
-
-        async def watch(ctx):
-            async for values in ctx.changed(*(getattr(self.dut, name) for name in COUNTED)):
-                self.counts = dict(zip(COUNTED, values))
-        self.sim.sim.add_testbench(watch, background=True)
+class Bench(LinkBench):
+    """The shared bench, failing at the first answer that is not the golden link's."""
 
     def send(self, wire: bytes, what: str = "") -> bytes:
-        expected = self.model.feed(wire)
-        got = self.sim.exchange(wire, lambda rx: len(rx) >= len(expected), max_cycles=200_000)
-        assert got == expected, f"{what}: sent {wire[:24].hex()}... expected {expected[:40].hex()} got {got[:40].hex()}"
+        got = super().send(wire, what)
+        assert not self.differences, self.differences[0]
         return got
 
     def finish(self):
-        self.sim.run(200)                    # nothing more comes out, every byte was taken
-        assert self.sim.exchange(b"", lambda rx: True) == b"" and self.sim.pending == 0
-        c = self.model.counters
-        assert self.counts == {"executed": c.frames, "dropped": c.dropped, "refused": c.refused,
-                               "abandoned": c.abandoned}
+        c = super().finish()
+        assert not self.differences, self.differences
         return c
 
 
-def damaged(kind: str, wire: bytes, rng, link_spec) -> bytes:
-    """One damaged transmission (the host then sends ``wire`` again)."""
-    inner = int(rng.integers(1, len(wire) - 1))              # a position between the two ENDs
-    if kind == "flip":
-        out = bytearray(wire)
-        out[int(rng.integers(0, len(wire)))] ^= 1 << int(rng.integers(8))
-        return bytes(out)
-    if kind == "truncated":
-        return wire[:inner] + bytes([END])
-    if kind == "bad_escape":
-        return wire[:inner] + bytes([ESC, int(rng.choice([0x00, 0x41, ESC, 0xFF]))]) + wire[inner:]
-    if kind == "oversize":                                   # CRC intact, one byte too long
-        return frame(wire[1] if wire[1] != ESC else 0, bytes(rng.integers(0, 256, link_spec.max_command + 1,
-                                                                          dtype=np.uint8)))
-    if kind == "empty":
-        return bytes([END, END, END])
-    if kind == "noise":                                      # bytes before the opening END
-        return bytes(rng.integers(1, 0xC0, int(rng.integers(1, 6)), dtype=np.uint8))
-    if kind == "short":
-        return frame(0, b"")[:-3] + bytes([END])              # seq and one CRC byte
-    raise ValueError(kind)
-
-
-KINDS = ["flip", "truncated", "bad_escape", "oversize", "empty", "noise", "short"]
-
-
-def cut_command(spec, rng) -> bytes:
-    """A command whose frame ends inside it: arguments cut, data cut, or a LOAD/FORWARD announcing
-    more than it carries."""
-    kind = int(rng.integers(4))
-    if kind == 0:                                            # arguments cut
-        op = int(rng.choice([Op.SEED, Op.UPDATE, Op.FORWARD, Op.LOAD, Op.READ]))
-        return P.encode(spec, op, **{n: 1 for n, _, _ in P.arg_fields(spec, op)})[:int(rng.integers(1, 3))]
-    if kind == 1:                                            # LOAD announcing more words than it carries
-        words = rng.integers(-50, 50, (int(rng.integers(1, 4)), spec.lanes))
-        return P.encode(spec, Op.LOAD, addr=0, count=len(words) + int(rng.integers(1, 40))) + \
-            P.to_bytes(words, spec.w_bytes)
-    X = rng.integers(-5, 5, (int(rng.integers(1, 3)), int(rng.integers(1, spec.max_cols + 1))))
-    rows = int(rng.integers(1, 3))
-    if kind == 2:                                            # FORWARD with fewer columns than announced
-        return P.forward(spec, 0, rows, X)[:-int(rng.integers(1, X.size * spec.a_bytes + 1))]
-    rows = int(rng.choice([rows, 9999]))                     # more vectors announced; rows 9999: bad arguments
-    return P.encode(spec, Op.FORWARD, base=0, rows=rows, cols=X.shape[1], n=len(X) + 1) + P.to_bytes(X, spec.a_bytes)
-
-
-def run_session(engine_spec, link_spec, seed, *, commands=20, max_words=16, prob=1.0):
-    """A random session with damaged frames, lost answers (retries), cut commands (the watchdog),
-    older frames replayed, seqs reused for another command, hellos."""
-    rng = np.random.default_rng(seed)
+def check_session(engine_spec, link_spec, seed, *, commands=20, max_words=16, prob=1.0):
+    """One random session with damaged frames, lost answers (retries), cut commands (the watchdog),
+    older frames replayed, seqs reused for another command, hellos; each of those really happened."""
     bench = Bench(engine_spec, link_spec, prob, seed)
-    cmds = random_session(engine_spec, rng, commands, max_words) + [bytes([Op.STATUS])]
-    seq, sent = int(rng.integers(256)), []
-    for i, cmd in enumerate(cmds):
-        roll = rng.random()
-        if roll < 0.1 and i:
-            bench.send(frame(seq - 1 & 0xFF, cmd), f"command {i} reusing a seq")     # refused
-        elif roll < 0.2 and sent:
-            old = sent[int(rng.integers(len(sent)))]
-            bench.send(old, f"an older frame before command {i}")                      # refused (or a retry)
-        elif roll < 0.25:
-            bench.send(frame(int(rng.integers(256)), b""), "hello")
-        if rng.random() < 0.12:
-            wire = frame(seq, cut_command(engine_spec, rng))
-            bench.send(wire, f"cut command before {i}")                               # abandoned
-            sent.append(wire)
-            seq = (seq + 1) & 0xFF
-        wire = frame(seq, cmd)
-        if roll < 0.5:
-            kind = KINDS[int(rng.integers(len(KINDS)))]
-            bench.send(damaged(kind, wire, rng, link_spec), f"command {i} {kind}")
-        bench.send(wire, f"command {i}")
-        if rng.random() < 0.25:
-            bench.send(wire, f"command {i} retry")             # the answer was lost: the same frame again
-        sent.append(wire)
-        seq = (seq + 1) & 0xFF
+    run_session(bench, np.random.default_rng(seed), commands=commands, max_words=max_words)
     c = bench.finish()
     assert c.retries > 0 and c.dropped > 0 and c.refused > 0 and c.abandoned > 0
     return bench
@@ -186,8 +70,8 @@ def test_long_response_is_cut_at_rsp_bytes():
 
 @pytest.mark.parametrize("prob", [1.0, 0.5])
 def test_engine_s_sessions_equal_golden(prob):
-    run_session(parse("engine-s"), LinkSpec(cmd_bytes=512, rsp_bytes=512), seed=1 if prob == 1 else 2,
-                commands=40, max_words=48, prob=prob)
+    check_session(parse("engine-s"), LinkSpec(cmd_bytes=512, rsp_bytes=512), seed=1 if prob == 1 else 2,
+                  commands=40, max_words=48, prob=prob)
 
 
 @pytest.mark.parametrize("seed", [3, 4])
@@ -197,7 +81,7 @@ def test_small_buffers_drop_long_commands_and_cut_long_responses(seed):
     spec = parse(SMALL)
     link = LinkSpec(cmd_bytes=64, rsp_bytes=64)
     assert len(P.read(spec, 0, 20)) <= link.max_command < len(P.load(spec, 0, np.zeros((20, 2), int)))
-    run_session(spec, link, seed, commands=16, max_words=20, prob=0.7)
+    check_session(spec, link, seed, commands=16, max_words=20, prob=0.7)
 
 
 def test_retry_is_answered_from_the_copy_not_executed_again():

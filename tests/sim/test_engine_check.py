@@ -49,7 +49,7 @@ def test_board_check_at_the_real_divisor_in_pysim():
 
 
 @pytest.mark.parametrize("argv, text", [
-    (["sim", "mac"], "has no golden stream or session"),
+    (["sim", "engine-s", "--engine", "engine-s"], "--engine goes with a link SPEC"),
     (["sim", "engine-s", "--cycles", "5"], "--sessions"),
     (["sim", "--board", "nope"], "not a known board"),
     (["sim", "lfsr", "--netlist", "synth"], "--netlist and --family go together"),

@@ -130,17 +130,26 @@ def cmd_golden(args) -> int:
 
 def cmd_sim(args) -> int:
     from .sim import check_options, cmd_sim_sessions, is_session_check, mismatch_waves, simulator_of, stream_kind_check
+    from .sim_blocks import block_kind, cmd_sim_block, cmd_sim_link
     from ..sim.compare import describe, mismatches
     check_options(args)
     if is_session_check(args):
-        return cmd_sim_sessions(args)
-    if args.sessions is not None or args.commands != SIM_COMMANDS or args.link:
-        raise UsageError("--sessions, --commands and --link apply to the engine and board tops")
+        return cmd_sim_sessions(args, SIM_COMMANDS)
+    backpressure = SIM_BACKPRESSURE if args.backpressure is None else args.backpressure
+    kind = block_kind(args.spec)
+    if kind == "link":
+        return cmd_sim_link(args, args.commands or SIM_COMMANDS, backpressure, LINK_ENGINE)
+    if kind is not None:
+        return cmd_sim_block(args, SIM_CYCLES if args.cycles is None else args.cycles, backpressure)
+    for name, value in (("--sessions", args.sessions), ("--commands", args.commands), ("--link", args.link),
+                        ("--engine", args.engine)):
+        if value is not None:
+            raise UsageError(f"{name} does not apply to a random-number block such as {args.spec!r}; it is "
+                             f"sized with --cycles")
     stream_kind_check(args.spec)
     spec = _spec(args.spec, args.seed)
     simulator = simulator_of(args)
     cycles = SIM_CYCLES if args.cycles is None else args.cycles
-    backpressure = SIM_BACKPRESSURE if args.backpressure is None else args.backpressure
     if args.waves and simulator != "pysim":
         raise UsageError("stream waveforms are written by pysim; use --simulator pysim with --waves")
     netlist = (args.netlist, args.family) if args.netlist else None
@@ -230,6 +239,7 @@ SPEC_HELP = ("block spec: KIND, KIND:key=value,... or a preset name (see `zoforg
 MAX_COUNT = 100_000_000
 SIM_COMMANDS = 30
 SIM_CYCLES, SIM_BACKPRESSURE = 2000, 0.25      # stream blocks (None marks "not given": engines refuse them)
+LINK_ENGINE = "engine-s"                         # the engine behind `zoforge sim link`
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -263,25 +273,33 @@ def build_parser() -> argparse.ArgumentParser:
                                    "with the golden model",
                        epilog="examples: zoforge sim pezo --simulator verilator | zoforge sim engine-s "
                               "--simulator icarus | zoforge sim --board icebreaker --simulator verilator | "
-                              "zoforge sim lfsr --netlist synth --family ice40 | zoforge sim pezo --waves pezo.vcd")
+                              "zoforge sim lfsr --netlist synth --family ice40 | zoforge sim pezo --waves pezo.vcd | "
+                              "zoforge sim mac-int8 --cycles 500 | zoforge sim link --commands 20")
     s.add_argument("spec", nargs="?", help=SPEC_HELP + "; an engine spec or preset runs command sessions; "
+                                                       "mac, perturb and update run random input streams; "
+                                                       "a link spec runs sessions with damaged frames; "
                                                        "with --board, the engine (default: the board's)")
     s.add_argument("--board", metavar="NAME", help="the board top of NAME through its UART pins, against the "
                                                    "golden link and engine (see `zoforge boards`)")
     s.add_argument("--link", metavar="SPEC", help="with --board: the link spec (default: the board's)")
+    s.add_argument("--engine", metavar="SPEC", help="with a link SPEC: the engine behind the link "
+                                                    f"(default {LINK_ENGINE})")
     s.add_argument("--cycles", type=integer("cycles", 1, 10_000_000),
                    help=f"blocks: output words (transfers) to compare (default {SIM_CYCLES})")
     s.add_argument("--sessions", type=integer("sessions", 1, 1000),
-                   help="engine/board: random command sessions (default 3 for the engine, 1 for a board)")
-    s.add_argument("--commands", type=integer("commands", 1, 10_000), default=SIM_COMMANDS,
-                   help="engine/board: random commands per session")
+                   help="engine/board/link: random command sessions (default 3 for the engine, 1 for a board "
+                        "or a link)")
+    s.add_argument("--commands", type=integer("commands", 1, 10_000),
+                   help=f"engine/board/link: random commands per session (default {SIM_COMMANDS})")
     s.add_argument("--simulator", choices=("pysim", "icarus", "verilator"),
                    help="Amaranth's simulator (default), or the emitted Verilog in Icarus or Verilator "
                         "(icarus with --netlist)")
     s.add_argument("--backpressure", type=_probability,
-                   help=f"blocks: probability that the consumer stalls in a cycle (default {SIM_BACKPRESSURE})")
+                   help=f"blocks: probability that the consumer stalls in a cycle (mac, perturb, update, link: "
+                        f"and that each input pauses) (default {SIM_BACKPRESSURE})")
     s.add_argument("--seed", type=integer("seed", 1, 2**64 - 1),
-                   help="blocks: override the spec's seed; engine/board: the sessions' random seed (default 1)")
+                   help="random-number blocks: override the spec's seed; mac, perturb, update, link, engine, "
+                        "board: the seed of the random inputs (default 1)")
     s.add_argument("--waves", metavar="FILE.vcd", help="write a waveform (on a mismatch one is written anyway, "
                                                        "under runs/sim/)")
     s.add_argument("--netlist", choices=("synth", "pnr"), help="simulate Yosys's post-synthesis or nextpnr's "

@@ -1,6 +1,6 @@
 """``zoforge sim`` for the engine and the board tops (random command sessions against the golden
 engine), the options every ``sim`` shares (``--waves``, ``--netlist``/``--family``), and the
-waveform written on a mismatch.
+waveform written on a mismatch (the blocks with input streams and the link: :mod:`.sim_blocks`).
 
 Hooked into ``cmd_sim`` of :mod:`zoforge.cli`: :func:`is_session_check` decides, :func:`cmd_sim_sessions`
 runs; :func:`check_options` validates the shared options; :func:`mismatch_waves` names the
@@ -56,14 +56,16 @@ def is_session_check(args) -> bool:
 
 
 def stream_kind_check(text: str) -> None:
-    """One line naming what ``zoforge sim`` runs, for a kind it does not."""
+    """One line naming every kind ``zoforge sim`` runs, for a kind it does not."""
     from ..golden.source import SourceSpec
     from ..golden.spec import SpecError, kinds, parse
+    from .sim_blocks import INPUT_KINDS
     spec = parse(text)
     if not isinstance(spec, SourceSpec):
         streams = [k for k, cls in kinds().items() if issubclass(cls, SourceSpec)]
-        raise SpecError(f"sim: kind {spec.KIND!r} has no golden stream or session to compare with; "
-                        f"SPEC must be one of {'|'.join(streams + ['engine'])} (or use --board NAME)")
+        raise SpecError(f"sim: kind {spec.KIND!r} has no gateware to compare with a golden model; SPEC must "
+                        f"be one of {'|'.join(streams + list(INPUT_KINDS) + ['link', 'engine'])} "
+                        f"(or use --board NAME)")
 
 
 def _engine_spec(text: str):
@@ -75,13 +77,16 @@ def _engine_spec(text: str):
         raise SpecError(f"SPEC: {e}") from None
 
 
-def cmd_sim_sessions(args) -> int:
+def cmd_sim_sessions(args, default_commands: int) -> int:
     from ..sim.engine_check import check_board, check_engine
     simulator = simulator_of(args)
     netlist = (args.netlist, args.family) if args.netlist else None
     if args.cycles is not None or args.backpressure is not None:
         raise UsageError("--cycles and --backpressure apply to stream blocks; an engine or board "
                          "check runs --sessions of --commands")
+    if args.engine:
+        raise UsageError("--engine goes with a link SPEC; with an engine SPEC or --board, SPEC is the engine")
+    commands = args.commands or default_commands
     seed = args.seed or 1
     if args.board:
         from ..boards.registry import UnknownBoard, get_board
@@ -97,7 +102,7 @@ def cmd_sim_sessions(args) -> int:
         except SpecError as e:
             raise SpecError(f"--link: {e}") from None
         run = lambda waves: check_board(board, spec, link, simulator, sessions=args.sessions or 1,  # noqa: E731
-                                        commands=args.commands, seed=seed, waves=waves, netlist=netlist)
+                                        commands=commands, seed=seed, waves=waves, netlist=netlist)
         name = f"{board.name}-board"
     else:
         if args.link:
@@ -107,7 +112,7 @@ def cmd_sim_sessions(args) -> int:
             raise UsageError("waveforms of the engine are written by pysim or icarus; "
                              "use --simulator pysim|icarus with --waves")
         run = lambda waves: check_engine(spec, simulator, sessions=args.sessions or 3,  # noqa: E731
-                                         commands=args.commands, seed=seed, waves=waves, netlist=netlist)
+                                         commands=commands, seed=seed, waves=waves, netlist=netlist)
         name = "engine"
     result = run(args.waves)
     rate = f", {result.cycles} cycles" if result.cycles else ""

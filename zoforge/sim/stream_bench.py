@@ -2,12 +2,18 @@
 random gaps on both sides (valid held until transfer, as the stream rules require).
 
 Payloads travel as flat integers (see :func:`pack_rows`), so the bench is independent of layouts.
+
+Members: :func:`pack_rows`, :func:`unpack_rows`, :func:`run_streams`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from amaranth.sim import Simulator
+
+from .bytestream import StallError
+
+__all__ = ["pack_rows", "unpack_rows", "run_streams"]
 
 
 def pack_rows(*fields) -> list[int]:
@@ -48,7 +54,7 @@ def unpack_rows(raw: list[int], *fields) -> list[np.ndarray]:
 
 def run_streams(dut, sources: dict, sinks: dict, *, valid_prob: float = 0.7, ready_prob: float = 0.7,
                 rng_seed: int = 0, side=(), on_out=None, prologue=None, epilogue=None,
-                observe=(), max_cycles: int = 2_000_000):
+                observe=(), stall_cycles: int = 100_000, vcd: str | None = None):
     """Simulate ``dut`` until every sink has transferred its count.
 
     sources  name -> list of flat payloads for ``dut.<name>``; lists may grow while running (loopback).
@@ -59,7 +65,10 @@ def run_streams(dut, sources: dict, sinks: dict, *, valid_prob: float = 0.7, rea
     prologue async function(ctx) run before streaming (e.g. a reseed).
     epilogue async function(ctx) run after the last transfer (+2 cycles), before ``observe`` is read.
     observe  signals whose values are returned at the end.
-    Returns (dict sink -> list of raw payloads, dict signal name -> final value).
+    vcd      write a waveform of the whole run to this file.
+    Returns (dict sink -> list of raw payloads, dict signal name -> final value). Raises
+    :class:`~zoforge.sim.bytestream.StallError` when no output transfers for ``stall_cycles`` cycles;
+    its ``received`` holds the payloads that did (a hung block is reported, not waited for forever).
     """
     rng = np.random.default_rng(rng_seed)
     got = {name: [] for name in sinks}
@@ -77,10 +86,14 @@ def run_streams(dut, sources: dict, sinks: dict, *, valid_prob: float = 0.7, rea
             sample += [ins[name].valid, ins[name].ready]
         for name in sinks:
             sample += [outs[name].valid, outs[name].ready, outs[name].payload.as_value()]
-        cycles = 0
+        idle = 0
         while any(len(got[n]) < c for n, c in sinks.items()):
-            cycles += 1
-            assert cycles < max_cycles, "stream bench: no progress"
+            idle += 1
+            if idle > stall_cycles:
+                done = ", ".join(f"{n} {len(got[n])}/{c}" for n, c in sinks.items())
+                error = StallError(f"stream bench: no output for {stall_cycles} cycles ({done} transferred)")
+                error.received = got
+                raise error
             for name, payloads in sources.items():
                 if not offering[name] and pos[name] < len(payloads) and rng.random() < valid_prob:
                     offering[name] = True
@@ -102,6 +115,7 @@ def run_streams(dut, sources: dict, sinks: dict, *, valid_prob: float = 0.7, rea
             for name in sinks:
                 if vals[i] and vals[i + 1]:
                     got[name].append(int(vals[i + 2]))
+                    idle = 0
                     if on_out is not None:
                         on_out(name, len(got[name]) - 1, int(vals[i + 2]))
                 i += 3
@@ -116,5 +130,9 @@ def run_streams(dut, sources: dict, sinks: dict, *, valid_prob: float = 0.7, rea
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
-    sim.run()
+    if vcd:
+        with sim.write_vcd(vcd):
+            sim.run()
+    else:
+        sim.run()
     return got, final
