@@ -1,6 +1,7 @@
-"""Gate-level checks without hardware: Yosys's post-synthesis netlist of a block, simulated in Icarus
-with YoWASP Yosys's cell models, equals the golden model word for word (iCE40 and ECP5); the CLI runs
-the same with --netlist."""
+"""Gate-level checks without hardware: Yosys's post-synthesis netlist and nextpnr's placed and routed
+netlist of a block, simulated in Icarus with YoWASP Yosys's cell models, equal the golden model word
+for word (iCE40 and ECP5); the CLI runs the same with --netlist, and says in one line when the models
+cannot simulate a netlist."""
 
 from __future__ import annotations
 
@@ -26,6 +27,15 @@ def test_cell_models_come_from_yowasp():
 def test_synthesized_lfsr_equals_golden(family):
     spec = parse("lfsr:width=32,lanes=4")
     words = run_cocotb(spec, 300, "icarus", backpressure=0.25, netlist=("synth", family)).words
+    assert not mismatches(spec.golden(300), words)
+    assert mismatches(spec.replace(seed=2).golden(300), words)      # the comparison can fail
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", ["ice40", "ecp5"])
+def test_placed_and_routed_lfsr_equals_golden(family):
+    spec = parse("lfsr:width=16")          # 38 port bits: one pin each on the iCE40UP5K-SG48 (39)
+    words = run_cocotb(spec, 300, "icarus", backpressure=0.25, netlist=("pnr", family)).words
     assert not mismatches(spec.golden(300), words)
     assert mismatches(spec.replace(seed=2).golden(300), words)      # the comparison can fail
 
