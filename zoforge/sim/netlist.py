@@ -121,10 +121,10 @@ def netlist_verilog(top: str, verilog: str, stage: str, family: str, *, ticker=N
 
 def _nextpnr_setup(family: str) -> dict:
     """What place and route depends on besides the design: nextpnr's version, devices and options."""
-    from ..synth.pnr import _UNCONSTRAINED, DEVICES, NEXTPNR, PACKAGE_PINS
+    from ..synth.pnr import _NO_DSP, _UNCONSTRAINED, DEVICES, NEXTPNR, PACKAGE_PINS
     tool = NEXTPNR[family][0]
     return {"tool": tool, "version": versions(tool)[tool], "devices": DEVICES[family], "pins": PACKAGE_PINS[family],
-            "args": _PNR_ARGS + [_UNCONSTRAINED[family]]}
+            "no_dsp": sorted(_NO_DSP), "args": _PNR_ARGS + [_UNCONSTRAINED[family]]}
 
 
 _PNR_ARGS = ["--timing-allow-fail", "--seed", "1"]
