@@ -218,7 +218,10 @@ class Trainer:
                                weight_decay=opts.weight_decay, queries=opts.queries, seed=opts.seed,
                                betas=tuple(opts.betas), grad_clip=opts.grad_clip, pool_refresh=opts.pool_refresh,
                                workers=self.workers,
-                               fused=opts.matmul in (None, "cpu"),   # NPU backends keep device copies: passes in place
+                               # The reference passes, not FusedZOSGD: measured on this project's machine
+                               # (benchmarks/results/host_step_time*.md) the fused step is slower at 2
+                               # threads (its per-tensor sweeps leave a thread idle) and no faster at 1
+                               fused=False,
                                backend=backend)                      # a design that perturbs in its tiles
         if state is not None:
             self.optimizer.load(state["optimizer"], arrays)
