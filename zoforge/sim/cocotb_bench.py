@@ -23,6 +23,17 @@ PARAMS_ENV = "ZOFORGE_COCOTB_PARAMS"
 _DRAWS = 4096    # ready draws fetched at once; the same stream as one rng.random() per cycle
 
 
+async def clock_and_reset(dut, period_ns: float = 10) -> None:
+    """Start the clock, hold reset for two cycles, and return on the falling edge after it is released
+    (the benches change inputs on falling edges)."""
+    Clock(dut.clk, period_ns, unit="ns").start()
+    dut.rst.value = 1
+    for _ in range(2):
+        await FallingEdge(dut.clk)
+    dut.rst.value = 0
+    await FallingEdge(dut.clk)
+
+
 def unpack_rows(raw: list[int], lanes: int, bits: int, signed: bool) -> np.ndarray:
     """Split packed payloads (lane 0 in the LSBs) into an int64 array (rows, lanes).
 
@@ -70,12 +81,7 @@ async def collect(dut):
     seed_valid.value = 0
     o_ready.value = 0
 
-    Clock(dut.clk, 10, unit="ns").start()
-    dut.rst.value = 1
-    for _ in range(2):
-        await FallingEdge(dut.clk)
-    dut.rst.value = 0
-    await FallingEdge(dut.clk)
+    await clock_and_reset(dut)
 
     # Inputs change on the falling edge; outputs are read once settled (ReadOnly), which is what
     # the rising edge will see: the same sample point as ctx.tick().sample() in pysim.

@@ -9,7 +9,7 @@ a design and every byte it answers out, written to a file for the comparison wit
                     ``quiet_cycles``
 
 Parameters come from the JSON file named by ``ZOFORGE_COCOTB_PARAMS``; the bench writes progress
-(bytes so far) to ``progress`` now and then. Only numpy and cocotb are imported here.
+(bytes so far) to ``progress`` now and then. Only numpy, cocotb and the cocotb bench are imported here.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import os
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, Timer
+
+from .cocotb_bench import clock_and_reset
 
 PERIOD_NS = 10
 
@@ -33,12 +34,7 @@ def _params():
 async def _reset(dut, **idle):
     for name, value in idle.items():
         getattr(dut, name).value = value
-    Clock(dut.clk, PERIOD_NS, unit="ns").start()
-    dut.rst.value = 1
-    for _ in range(2):
-        await FallingEdge(dut.clk)
-    dut.rst.value = 0
-    await FallingEdge(dut.clk)
+    await clock_and_reset(dut, PERIOD_NS)
 
 
 def _report(p, got, cycles):

@@ -4,7 +4,7 @@ does in Amaranth's simulator (valid held until the transfer, side signals set wi
 optional payload transferred on one stream first, a counter read two cycles after the last word).
 
 Parameters come from the JSON file named by ``ZOFORGE_COCOTB_PARAMS``; the payloads received and the
-counter go to a JSON file. Only numpy and cocotb are imported here: this runs in the simulator's
+counter go to a JSON file. Only numpy, cocotb and the cocotb bench are imported here: this runs in the simulator's
 embedded Python.
 """
 
@@ -16,8 +16,9 @@ import time
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly
+
+from .cocotb_bench import clock_and_reset
 
 
 def _write(p, received, counter, cycles, seconds, stalled):
@@ -39,12 +40,7 @@ async def streams(dut):
         port(f"{name}__valid").value = 0
     port(f"{sink}__ready").value = 0
 
-    Clock(dut.clk, 10, unit="ns").start()
-    dut.rst.value = 1
-    for _ in range(2):
-        await FallingEdge(dut.clk)
-    dut.rst.value = 0
-    await FallingEdge(dut.clk)
+    await clock_and_reset(dut)
 
     if p["preload"]:                            # inputs change on the falling edge, outputs are read settled
         stream, payload = p["preload"]

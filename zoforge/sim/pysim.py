@@ -7,7 +7,7 @@ from amaranth.sim import Simulator
 
 from .lanes import pack, payload_format, to_array, unpack
 
-__all__ = ["collect"]
+__all__ = ["collect", "run_testbench"]
 
 
 def collect(dut, count: int, *, backpressure: float = 0.0, rng_seed: int = 0,
@@ -43,6 +43,13 @@ def collect(dut, count: int, *, backpressure: float = 0.0, rng_seed: int = 0,
             if valid and ready:
                 rows.append(unpack(raw, lanes, bits, signed))
 
+    run_testbench(dut, bench, vcd)
+    return to_array(rows, lanes)
+
+
+def run_testbench(dut, bench, vcd: str | None = None) -> None:
+    """Run ``bench`` against ``dut`` in the Amaranth simulator on a 100 MHz clock, writing a waveform
+    to ``vcd`` when one is named."""
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
@@ -51,4 +58,3 @@ def collect(dut, count: int, *, backpressure: float = 0.0, rng_seed: int = 0,
             sim.run()
     else:
         sim.run()
-    return to_array(rows, lanes)

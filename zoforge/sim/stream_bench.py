@@ -9,9 +9,9 @@ Members: :func:`pack_rows`, :func:`unpack_rows`, :func:`run_streams`.
 from __future__ import annotations
 
 import numpy as np
-from amaranth.sim import Simulator
 
 from .bytestream import StallError
+from .pysim import run_testbench
 
 __all__ = ["pack_rows", "unpack_rows", "run_streams"]
 
@@ -127,12 +127,5 @@ def run_streams(dut, sources: dict, sinks: dict, *, valid_prob: float = 0.7, rea
         for sig in observe:
             final[sig.name] = ctx.get(sig)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    if vcd:
-        with sim.write_vcd(vcd):
-            sim.run()
-    else:
-        sim.run()
+    run_testbench(dut, bench, vcd)
     return got, final
