@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import pathlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -69,7 +69,7 @@ class _NpuBase(MatmulBackend):
     #: :class:`~zoforge.npu.perturb.PerturbCall` the tiles apply to W, or None for an unperturbed weight
     tile_perturbation: object = field(default=None, repr=False)
     _served: dict = field(default_factory=dict, repr=False)
-    _plain: dict = field(default_factory=dict, repr=False)
+    _perturbed_runs: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.spec = _spec(self.spec)
@@ -95,7 +95,7 @@ class _NpuBase(MatmulBackend):
     def _perturbed_route(self, shape: Shape) -> Shape:
         """The run of a product whose weight the tiles perturb (:func:`~zoforge.npu.design.perturbed_shape`),
         checked once."""
-        if shape not in self._plain:
+        if shape not in self._perturbed_runs:
             from ..npu.validate import shape_violations
             run = perturbed_shape(self.spec, shape)
             problems = shape_violations(self.spec, run)
@@ -103,8 +103,8 @@ class _NpuBase(MatmulBackend):
                 raise ToolError(f"matmul {self.name}: the weight of the {shape} product is to be perturbed in the "
                                 f"tile, but {self.spec} cannot run it as {run}: "
                                 + (str(problems[0]) if problems else "not among the design's shapes"))
-            self._plain[shape] = run
-        return self._plain[shape]
+            self._perturbed_runs[shape] = run
+        return self._perturbed_runs[shape]
 
     def _tile_call(self, b: np.ndarray):
         """The in-tile perturbation of the B operand ``b`` (= W^T), or None."""
@@ -119,46 +119,34 @@ class _NpuBase(MatmulBackend):
     def _compute(self, a, b, out, accumulate):
         shape = Shape(a.shape[0], a.shape[1], b.shape[1])
         call = self._tile_call(b)
-        if call is not None:
-            return self._compute_perturbed(a, b, out, accumulate, shape, call), True
-        route = self._route(shape)
-        if route is None:
-            c = a @ b
-            return _store(c, out, accumulate), False
-        run, transposed = route
-        if transposed:
-            a, b = b.T, a.T
-        M, K = a.shape
-        N = b.shape[1]
-        ops = self.operands
-        a_buf = ops.operand("A", a, (run.M, run.K), self.weights)
-        if self.spec.b_layout == "col":
-            b_buf = ops.operand("B", b.T, (run.N, run.K), self.weights)
+        if call is not None:                   # C = A @ (W + a z)^T: the host sends the call, not W
+            run, transposed = self._perturbed_route(shape), False
+            if run.N != shape.N and call.n_valid is None:
+                call = replace(call, n_valid=shape.N)      # padded columns of B stay zero
         else:
-            b_buf = ops.operand("B", b, (run.K, run.N), self.weights)
-        c_buf = ops.output((run.M, run.N))
-        self._execute(run, a_buf, b_buf, c_buf)
-        ops.work.calls += 1
-        c = ops.result(c_buf, (run.M, run.N), M, N)
+            route = self._route(shape)
+            if route is None:
+                c = a @ b
+                return _store(c, out, accumulate), False
+            run, transposed = route
+            if transposed:
+                a, b = b.T, a.T
+        c = self._on_array(a, b, run, call)
         return _store(c.T if transposed else c, out, accumulate), True
 
-    def _compute_perturbed(self, a, b, out, accumulate, shape: Shape, call):
-        """C = A @ (W + a z)^T with W resident and z made in the tiles: the host sends the call, not W."""
-        from dataclasses import replace
-        run = self._perturbed_route(shape)
-        if run.N != shape.N and call.n_valid is None:
-            call = replace(call, n_valid=shape.N)      # padded columns of B stay zero
+    def _on_array(self, a, b, run: Shape, call) -> np.ndarray:
+        """C = A @ B (B perturbed in the tiles by ``call``, if any) run as ``run``: a view of C."""
         ops = self.operands
+        a_buf = ops.operand("A", a, (run.M, run.K), self.weights)
         if self.spec.b_layout == "col":
             b_buf = ops.operand("B", b.T, (run.N, run.K), self.weights)
         else:
             b_buf = ops.operand("B", b, (run.K, run.N), self.weights)
-        a_buf = ops.operand("A", a, (run.M, run.K), self.weights)
         c_buf = ops.output((run.M, run.N))
         self._execute(run, a_buf, b_buf, c_buf, perturb=call)
         ops.work.calls += 1
-        ops.work.perturbed_calls += 1
-        return _store(ops.result(c_buf, (run.M, run.N), shape.M, shape.N), out, accumulate)
+        ops.work.perturbed_calls += call is not None
+        return ops.result(c_buf, (run.M, run.N), a.shape[0], b.shape[1])
 
     def summary(self) -> str:
         """The offload line, and what the host did for it."""
